@@ -1,0 +1,88 @@
+"""Every namespace and IRI pattern of the dataset, minted here and nowhere else.
+
+IRIs are slash IRIs under one base (``DEFAULT_BASE``, or ``GFD_KG_BASE`` / ``--base``):
+``{base}{kind}/{id}`` with the record's id, e.g. ``{base}person/khedija-zammouri`` or
+``{base}event/gfd-2008-tunis/session-2``. Record ids are stable, so IRIs are too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from rdflib import Namespace, URIRef
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
+
+DEFAULT_BASE = "https://w3id.org/gfd-kg/"
+BASE_ENV = "GFD_KG_BASE"
+
+SCHEMA = Namespace("http://schema.org/")
+WD = Namespace("http://www.wikidata.org/entity/")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+VOID = Namespace("http://rdfs.org/ns/void#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+
+_BASE_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+/$")
+
+# The kinds of thing the dataset mints IRIs for: path segment under the base.
+KINDS = (
+    "event", "person", "organization", "place", "country", "role", "question",
+    "document", "contact", "address", "graph", "dataset",
+)
+
+
+def base_from_env() -> str:
+    return os.environ.get(BASE_ENV, DEFAULT_BASE)
+
+
+@dataclass(frozen=True)
+class IRIs:
+    """The IRI minter for one base. ``IRIs()`` uses the default base."""
+
+    base: str = DEFAULT_BASE
+
+    def __post_init__(self) -> None:
+        if not _BASE_RE.match(self.base):
+            raise ValueError(
+                f"base IRI {self.base!r} must be an http(s) IRI ending in '/', "
+                f"e.g. {DEFAULT_BASE!r}"
+            )
+
+    @property
+    def ontology(self) -> Namespace:
+        """The project's own ontology (``gfdo:``)."""
+        return Namespace(self.base + "ontology/")
+
+    def mint(self, kind: str, ident: str) -> URIRef:
+        if kind not in KINDS:
+            raise ValueError(f"unknown IRI kind {kind!r}")
+        return URIRef(f"{self.base}{kind}/{ident}")
+
+    def graph(self, name: str) -> URIRef:
+        """A named graph of the dataset: data, contacts, ontology, inferred..."""
+        return self.mint("graph", name)
+
+    def prefixes(self) -> dict[str, Namespace]:
+        """Prefixes bound in every serialisation, in a fixed order."""
+        return {
+            "schema": SCHEMA,
+            "gfdo": self.ontology,
+            "event": Namespace(self.base + "event/"),
+            "person": Namespace(self.base + "person/"),
+            "organization": Namespace(self.base + "organization/"),
+            "place": Namespace(self.base + "place/"),
+            "country": Namespace(self.base + "country/"),
+            "role": Namespace(self.base + "role/"),
+            "question": Namespace(self.base + "question/"),
+            "document": Namespace(self.base + "document/"),
+            "contact": Namespace(self.base + "contact/"),
+            "wd": WD,
+            "owl": OWL,
+            "rdf": RDF,
+            "rdfs": RDFS,
+            "skos": SKOS,
+            "xsd": XSD,
+            "dcterms": DCTERMS,
+            "prov": PROV,
+        }

@@ -1,0 +1,362 @@
+"""Source records -> RDF. Builds the asserted graphs; writes nothing.
+
+schema.org carries what it covers (Event, Person, Organization, Place, Role...); the
+project's ontology (``gfdo:``, ontology/gfd.ttl) fills the rest. Roles follow the
+schema.org Role pattern (event -performer-> Role -performer-> person) and keep the plain
+link (event -performer-> person) alongside for consumers that read only that.
+Personal contact details (telephone, fax, e-mail of named people) go to their own graph.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.namespace import RDF, XSD
+
+from .iris import IRIs, SCHEMA, WD
+from .records import Record, Records
+from .source import LineSpan
+from .times import fixed_offset, parse_duration
+
+DATA_GRAPH = "data"
+CONTACTS_GRAPH = "contacts"
+
+# role -> (the schema.org property linking event and agent, gfdo concept, role name)
+ROLE_TERMS: dict[str, tuple[URIRef, str, str]] = {
+    "chair": (SCHEMA.organizer, "ChairRole", "chair"),
+    "co-chair": (SCHEMA.organizer, "CoChairRole", "co-chair"),
+    "moderator": (SCHEMA.performer, "ModeratorRole", "moderator"),
+    "keynote-speaker": (SCHEMA.performer, "KeynoteSpeakerRole", "keynote speaker"),
+    "presenter": (SCHEMA.performer, "PresenterRole", "presenter"),
+    "speaker": (SCHEMA.performer, "SpeakerRole", "speaker"),
+    "tour-de-table-participant": (
+        SCHEMA.performer, "TourDeTableParticipantRole", "tour-de-table participant"),
+    "opening-remarks": (SCHEMA.performer, "OpeningRemarksRole", "opening remarks"),
+    "wrap-up": (SCHEMA.performer, "WrapUpRole", "wrap-up and conclusion"),
+    "final-remarks": (SCHEMA.performer, "FinalRemarksRole", "final remarks"),
+}
+
+# organisation type -> (schema.org class, gfdo class or None)
+ORG_CLASSES: dict[str, tuple[URIRef, str | None]] = {
+    "Government": (SCHEMA.GovernmentOrganization, "Government"),
+    "Ministry": (SCHEMA.GovernmentOrganization, "Ministry"),
+    "Agency": (SCHEMA.GovernmentOrganization, "Agency"),
+    "Directorate": (SCHEMA.Organization, "Directorate"),
+    "Unit": (SCHEMA.Organization, "Unit"),
+    "InternationalOrganisation": (SCHEMA.Organization, "InternationalOrganisation"),
+    "Initiative": (SCHEMA.Project, "Initiative"),
+    "WorkingGroup": (SCHEMA.Organization, "WorkingGroup"),
+    "Organization": (SCHEMA.Organization, None),
+    "Corporation": (SCHEMA.Corporation, None),
+    "CollegeOrUniversity": (SCHEMA.CollegeOrUniversity, None),
+}
+
+# event type -> extra schema.org class beside schema:Event
+EVENT_EXTRA_CLASS: dict[str, URIRef] = {"Reception": SCHEMA.SocialEvent}
+
+def _agenda_order(rec: Record) -> tuple[float, LineSpan]:
+    """Timed items in time order; untimed ones in the order of the agenda lines they
+    come from, which is the agenda's own order."""
+    start = rec.get("start_at")
+    return (start.timestamp() if start else float("inf"), rec.spans[0])
+
+
+def _minutes(n: int) -> Literal:
+    return Literal(f"PT{n}M", datatype=XSD.duration)
+
+
+def _dt(value: datetime) -> Literal:
+    return Literal(fixed_offset(value).isoformat(), datatype=XSD.dateTime)
+
+
+class GraphBuilder:
+    """Turns ``Records`` into the asserted graphs of one dataset."""
+
+    def __init__(self, records: Records, iris: IRIs) -> None:
+        self.records = records
+        self.iris = iris
+        self.o = iris.ontology
+        self.data = Graph()
+        self.contacts = Graph()
+
+    # -- helpers ----------------------------------------------------------------------
+    def iri(self, rec: Record) -> URIRef:
+        return self.iris.mint(rec.group, rec.id)
+
+    def ref(self, group: str, ident: str) -> URIRef:
+        return self.iris.mint(group, ident)
+
+    def add(self, s: URIRef, p: URIRef, o: Any) -> None:
+        self.data.add((s, p, o))
+
+    def text(self, s: URIRef, p: URIRef, value: str | None, lang: str | None = None) -> None:
+        if value:
+            self.add(s, p, Literal(value, lang=lang))
+
+    def org_country(self, org_id: str) -> str | None:
+        """An organisation's country: its own, or the nearest ancestor's."""
+        orgs = self.records.by_group["organization"]
+        cur: str | None = org_id
+        while cur is not None:
+            rec = orgs[cur]
+            if rec.get("country"):
+                return rec.get("country")
+            cur = rec.get("parent")
+        return None
+
+    # -- the build --------------------------------------------------------------------
+    def build(self) -> Dataset:
+        for rec in self.records.group("country"):
+            self.country(rec)
+        for rec in self.records.group("place"):
+            self.place(rec)
+        for rec in self.records.group("organization"):
+            self.organization(rec)
+        for rec in self.records.group("person"):
+            self.person(rec)
+        for rec in self.records.group("event"):
+            self.event(rec)
+        self.seminar_spans()
+        self.sibling_positions()
+        for rec in self.records.group("question"):
+            self.question(rec)
+        for rec in self.records.group("document"):
+            self.document(rec)
+        for rec in self.records.group("contact"):
+            self.contact(rec)
+        ds = Dataset()
+        for prefix, ns in self.iris.prefixes().items():
+            ds.bind(prefix, ns)
+        for name, graph in ((DATA_GRAPH, self.data), (CONTACTS_GRAPH, self.contacts)):
+            target = ds.graph(self.iris.graph(name))
+            for triple in graph:
+                target.add(triple)
+        return ds
+
+    def country(self, rec: Record) -> None:
+        s = self.iri(rec)
+        self.add(s, RDF.type, SCHEMA.Country)
+        self.text(s, SCHEMA.name, rec.get("name"))
+        for alt in rec.get("alternate_names") or []:
+            self.text(s, SCHEMA.alternateName, alt)
+        self.add(s, self.o.iso3166Alpha2, Literal(rec.get("iso_alpha2")))
+        self.add(s, self.o.iso3166Alpha3, Literal(rec.get("iso_alpha3")))
+        if rec.get("wikidata"):
+            self.add(s, SCHEMA.sameAs, WD[rec.get("wikidata")])
+
+    def place(self, rec: Record) -> None:
+        s = self.iri(rec)
+        self.add(s, RDF.type, SCHEMA[rec.get("type")])
+        self.text(s, SCHEMA.name, rec.get("name"))
+        for alt in rec.get("alternate_names") or []:
+            self.text(s, SCHEMA.alternateName, alt)
+        if rec.get("contained_in"):
+            self.add(s, SCHEMA.containedInPlace, self.ref("place", rec.get("contained_in")))
+        address_fields = ("street", "postal_code", "locality")
+        if any(rec.get(f) for f in address_fields):
+            a = self.iris.mint("address", rec.id)
+            self.add(s, SCHEMA.address, a)
+            self.add(a, RDF.type, SCHEMA.PostalAddress)
+            self.text(a, SCHEMA.streetAddress, rec.get("street"))
+            self.text(a, SCHEMA.postalCode, rec.get("postal_code"))
+            self.text(a, SCHEMA.addressLocality, rec.get("locality"))
+            if rec.get("country"):
+                self.add(a, SCHEMA.addressCountry, self.ref("country", rec.get("country")))
+        elif rec.get("country"):
+            self.add(s, SCHEMA.containedInPlace, self.ref("country", rec.get("country")))
+        for tel in rec.get("telephone") or []:
+            self.text(s, SCHEMA.telephone, tel)
+        for fax in rec.get("fax") or []:
+            self.text(s, SCHEMA.faxNumber, fax)
+        if rec.get("url"):
+            self.add(s, SCHEMA.url, URIRef(rec.get("url")))
+        if rec.get("wikidata"):
+            self.add(s, SCHEMA.sameAs, WD[rec.get("wikidata")])
+
+    def organization(self, rec: Record) -> None:
+        s = self.iri(rec)
+        schema_class, own_class = ORG_CLASSES[rec.get("type")]
+        self.add(s, RDF.type, schema_class)
+        if own_class:
+            self.add(s, RDF.type, self.o[own_class])
+        self.text(s, SCHEMA.name, rec.get("name"))
+        for alt in rec.get("alternate_names") or []:
+            self.text(s, SCHEMA.alternateName, alt)
+        if rec.get("parent"):
+            self.add(s, SCHEMA.parentOrganization, self.ref("organization", rec.get("parent")))
+        country = self.org_country(rec.id)
+        if country:
+            self.add(s, self.o.country, self.ref("country", country))
+        if rec.get("area_served"):
+            self.add(s, SCHEMA.areaServed, self.ref("place", rec.get("area_served")))
+        if rec.get("url"):
+            self.add(s, SCHEMA.url, URIRef(rec.get("url")))
+        if rec.get("wikidata"):
+            self.add(s, SCHEMA.sameAs, WD[rec.get("wikidata")])
+
+    def person(self, rec: Record) -> None:
+        s = self.iri(rec)
+        self.add(s, RDF.type, SCHEMA.Person)
+        self.text(s, SCHEMA.name, rec.get("name"))
+        self.text(s, SCHEMA.honorificPrefix, rec.get("honorific"))
+        countries: set[str] = set()
+        for n, pos in enumerate(rec.get("positions"), start=1):
+            org = self.ref("organization", pos["organization"])
+            role = self.iris.mint("role", f"{rec.id}/position-{n}")
+            self.add(s, SCHEMA.affiliation, org)
+            self.add(s, SCHEMA.affiliation, role)
+            self.add(role, RDF.type, SCHEMA.OrganizationRole)
+            self.add(role, SCHEMA.affiliation, org)
+            if pos.get("title"):
+                self.text(s, SCHEMA.jobTitle, pos["title"], "en")
+                self.text(role, SCHEMA.roleName, pos["title"], "en")
+            country = self.org_country(pos["organization"])
+            if country:
+                countries.add(country)
+        for n, mem in enumerate(rec.get("memberships") or [], start=1):
+            org = self.ref("organization", mem["organization"])
+            role = self.iris.mint("role", f"{rec.id}/membership-{n}")
+            self.add(s, SCHEMA.memberOf, org)
+            self.add(s, SCHEMA.memberOf, role)
+            self.add(role, RDF.type, SCHEMA.OrganizationRole)
+            self.add(role, SCHEMA.memberOf, org)
+            self.text(role, SCHEMA.roleName, mem["role"], "en")
+            self.add(role, self.o.roleKind, self.o.WorkingGroupRepresentativeRole)
+        for country in sorted(countries):
+            self.add(s, self.o.country, self.ref("country", country))
+        if rec.get("work_location"):
+            self.add(s, SCHEMA.workLocation, self.ref("place", rec.get("work_location")))
+
+    def event(self, rec: Record) -> None:
+        s = self.iri(rec)
+        self.add(s, RDF.type, SCHEMA.Event)
+        if rec.kind == "seminars":
+            self.add(s, RDF.type, self.o.Seminar)
+            self.add(s, self.o.seriesNumber, Literal(rec.get("series_number")))
+            self.add(s, SCHEMA.organizer, self.ref("organization", rec.get("organizer")))
+            if rec.get("working_group"):
+                self.add(s, self.o.workingGroup,
+                         self.ref("organization", rec.get("working_group")))
+        else:
+            etype = rec.get("type")
+            self.add(s, RDF.type, self.o[etype])
+            if etype in EVENT_EXTRA_CLASS:
+                self.add(s, RDF.type, EVENT_EXTRA_CLASS[etype])
+        self.text(s, SCHEMA.name, rec.get("name"), "en")
+        for alt in rec.get("alternate_names") or []:
+            self.text(s, SCHEMA.alternateName, alt, "en")
+        self.text(s, SCHEMA.description, rec.get("description"), "en")
+        if rec.get("number"):
+            self.add(s, self.o.number,
+                     Literal(rec.get("number"), datatype=XSD.positiveInteger))
+        if rec.get("parent"):
+            parent = self.ref("event", rec.get("parent"))
+            self.add(s, SCHEMA.superEvent, parent)
+            self.add(parent, SCHEMA.subEvent, s)
+        if rec.get("start_at"):
+            self.add(s, SCHEMA.startDate, _dt(rec.get("start_at")))
+            self.add(s, SCHEMA.endDate, _dt(rec.get("end_at")))
+        if rec.get("location"):
+            self.add(s, SCHEMA.location, self.ref("place", rec.get("location")))
+        if rec.get("duration"):
+            self.duration(s, rec)
+        if rec.get("tbc"):
+            self.add(s, self.o.confirmationStatus, self.o.ToBeConfirmed)
+        for p in rec.get("participants") or []:
+            self.participant(rec, s, p)
+
+    def duration(self, s: URIRef, rec: Record) -> None:
+        stated = rec.get("duration")
+        d = parse_duration(stated)  # checked when the records were loaded
+        self.add(s, self.o.statedDuration, Literal(stated))
+        if d.exact is not None:
+            self.add(s, SCHEMA.duration, _minutes(d.exact))
+        if d.minimum is not None:
+            self.add(s, self.o.minimumDuration, _minutes(d.minimum))
+        if d.maximum is not None:
+            self.add(s, self.o.maximumDuration, _minutes(d.maximum))
+
+    def participant(self, rec: Record, event: URIRef, p: dict[str, Any]) -> None:
+        prop, concept, name = ROLE_TERMS[p["role"]]
+        if "person" in p:
+            group, ident = "person", p["person"]
+        else:
+            group, ident = "organization", p["organization"]
+        agent = self.ref(group, ident)
+        role = self.iris.mint("role", f"{rec.id}/{p['role']}/{ident}")
+        self.add(event, prop, agent)
+        self.add(event, prop, role)
+        self.add(role, RDF.type, SCHEMA.Role)
+        self.add(role, prop, agent)
+        self.add(role, SCHEMA.roleName, Literal(name, lang="en"))
+        self.add(role, self.o.roleKind, self.o[concept])
+        if p.get("tbc"):
+            self.add(role, self.o.confirmationStatus, self.o.ToBeConfirmed)
+
+    def seminar_spans(self) -> None:
+        """A seminar runs from its first item's start to its last item's end."""
+        events = self.records.by_group["event"]
+        for seminar in self.records.of_kind("seminars"):
+            timed = [r for r in events.values()
+                     if r.get("parent") == seminar.id and r.get("start_at")]
+            if timed:
+                s = self.iri(seminar)
+                self.add(s, SCHEMA.startDate, _dt(min(r.get("start_at") for r in timed)))
+                self.add(s, SCHEMA.endDate, _dt(max(r.get("end_at") for r in timed)))
+
+    def sibling_positions(self) -> None:
+        """Each sub-event's place among its siblings."""
+        children: dict[str, list[Record]] = {}
+        for rec in self.records.group("event"):
+            if rec.get("parent"):
+                children.setdefault(rec.get("parent"), []).append(rec)
+        for siblings in children.values():
+            siblings.sort(key=_agenda_order)
+            for n, rec in enumerate(siblings, start=1):
+                self.add(self.iri(rec), self.o.position,
+                         Literal(n, datatype=XSD.positiveInteger))
+
+    def question(self, rec: Record) -> None:
+        s = self.iri(rec)
+        event = self.ref("event", rec.get("event"))
+        self.add(s, RDF.type, SCHEMA.Question)
+        self.text(s, SCHEMA.text, rec.get("text"), "en")
+        self.text(s, self.o.heading, rec.get("heading"), "en")
+        self.add(event, self.o.discussionQuestion, s)
+        siblings = [q for q in self.records.group("question") if q.get("event") == rec.get("event")]
+        n = sorted(siblings, key=_agenda_order).index(rec) + 1
+        self.add(s, self.o.position, Literal(n, datatype=XSD.positiveInteger))
+
+    def document(self, rec: Record) -> None:
+        s = self.iri(rec)
+        self.add(s, RDF.type, SCHEMA[rec.get("type")])
+        self.text(s, SCHEMA.name, rec.get("name"), "en")
+        self.text(s, SCHEMA.description, rec.get("description"), "en")
+        self.text(s, self.o.documentNumber, rec.get("number"))
+        self.text(s, SCHEMA.creativeWorkStatus, rec.get("status"))
+        if rec.get("about"):
+            self.add(s, SCHEMA.about, self.ref("event", rec.get("about")))
+        if rec.get("publisher"):
+            self.add(s, SCHEMA.publisher, self.ref("organization", rec.get("publisher")))
+        for event in rec.get("background_for") or []:
+            self.add(self.ref("event", event), self.o.backgroundDocument, s)
+
+    def contact(self, rec: Record) -> None:
+        s = self.iri(rec)
+        self.add(s, RDF.type, SCHEMA.ContactPoint)
+        self.text(s, SCHEMA.contactType, rec.get("contact_type"), "en")
+        self.add(s, self.o.contactFor, self.ref("event", rec.get("event")))
+        self.add(self.ref("person", rec.get("person")), SCHEMA.contactPoint, s)
+        for tel in rec.get("telephone") or []:
+            self.contacts.add((s, SCHEMA.telephone, Literal(tel)))
+        for fax in rec.get("fax") or []:
+            self.contacts.add((s, SCHEMA.faxNumber, Literal(fax)))
+        if rec.get("email"):
+            self.contacts.add((s, SCHEMA.email, Literal(rec.get("email"))))
+
+
+def build_dataset(records: Records, iris: IRIs) -> Dataset:
+    """The asserted dataset: named graphs ``data`` (public) and ``contacts`` (personal)."""
+    return GraphBuilder(records, iris).build()

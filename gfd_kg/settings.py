@@ -1,0 +1,52 @@
+"""Settings, declared once with their help text. The CLI's options and the README's
+settings table are both made from ``SETTINGS``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .iris import BASE_ENV, DEFAULT_BASE
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    env: str | None = None
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("base", DEFAULT_BASE,
+                "Base IRI every dataset IRI is minted under (http(s), ending in '/').",
+                env=BASE_ENV),
+        Setting("data", str(PROJECT_ROOT / "data"),
+                "Folder with the agenda text (source/), corrections.yaml and the record "
+                "files (records/**/*.yaml)."),
+        Setting("out", "dist", "Folder the build writes its files to."),
+    )
+}
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    """Where the inputs of a build are, below one data folder."""
+
+    root: Path
+
+    @property
+    def agenda(self) -> Path:
+        return self.root / "source" / "gfd-2008-tunis-agenda.txt"
+
+    @property
+    def corrections(self) -> Path:
+        return self.root / "corrections.yaml"
+
+    @property
+    def records(self) -> Path:
+        return self.root / "records"
