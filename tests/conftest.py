@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gfd_kg.build import Built, assemble
+from gfd_kg.iris import IRIs
+from gfd_kg.model import CONTACTS_GRAPH, DATA_GRAPH
+from gfd_kg.settings import PROJECT_ROOT
+
+DATA = PROJECT_ROOT / "data"
+
+
+@pytest.fixture(scope="session")
+def iris() -> IRIs:
+    return IRIs()
+
+
+@pytest.fixture(scope="session")
+def built(iris: IRIs) -> Built:
+    return assemble(DATA, iris)
+
+
+@pytest.fixture(scope="session")
+def data_graph(built: Built, iris: IRIs):
+    return built.dataset.graph(iris.graph(DATA_GRAPH))
+
+
+@pytest.fixture(scope="session")
+def contacts_graph(built: Built, iris: IRIs):
+    return built.dataset.graph(iris.graph(CONTACTS_GRAPH))
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    """A private copy of data/ that a test may break."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA, target)
+    return target

@@ -1,0 +1,118 @@
+"""``gfd-kg build`` as a user runs it: output, exit codes, determinism, parsers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rdflib import Graph
+from rdflib.compare import isomorphic
+
+BAD_INPUT = sorted((Path(__file__).parent / "bad-input").glob("*.yaml"))
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gfd_kg", *args], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    result = run_cli("build", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_build_reports_each_stage_and_writes_turtle(tmp_path):
+    result = run_cli("build", "--out", str(tmp_path / "d"))
+    assert result.returncode == 0, result.stderr
+    stages = [line.split()[0] for line in result.stdout.splitlines()]
+    assert stages == ["records", "rdf", "dumps", "built"]
+    assert "176 records" in result.stdout
+    assert (tmp_path / "d" / "gfd.ttl").stat().st_size > 10_000
+
+
+def test_two_builds_are_byte_identical(dist, tmp_path):
+    again = tmp_path / "again"
+    result = run_cli("build", "--out", str(again), env={"PYTHONHASHSEED": "12345"})
+    assert result.returncode == 0, result.stderr
+    assert (again / "gfd.ttl").read_bytes() == (dist / "gfd.ttl").read_bytes()
+
+
+def test_turtle_is_the_built_data_graph(dist, data_graph):
+    parsed = Graph().parse(dist / "gfd.ttl", format="turtle")
+    assert isomorphic(parsed, data_graph)
+
+
+def test_rapper_parses_the_turtle(dist, data_graph):
+    rapper = shutil.which("rapper")
+    if rapper is None:
+        pytest.fail("rapper is not installed: run scripts/system-deps.sh (Debian raptor2-utils)")
+    result = subprocess.run([rapper, "-i", "turtle", "-c", str(dist / "gfd.ttl")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"returned {len(data_graph)} triples" in result.stderr
+
+
+def test_pyoxigraph_parses_the_turtle(dist, data_graph):
+    import pyoxigraph
+
+    with open(dist / "gfd.ttl", "rb") as f:
+        quads = list(pyoxigraph.parse(f, format=pyoxigraph.RdfFormat.TURTLE))
+    assert len(quads) == len(data_graph)
+
+
+def test_base_iri_is_configurable(tmp_path):
+    out = tmp_path / "other"
+    result = run_cli("build", "--out", str(out), "--base", "http://example.org/gfd/")
+    assert result.returncode == 0, result.stderr
+    text = (out / "gfd.ttl").read_text(encoding="utf-8")
+    assert "<http://example.org/gfd/person/" in text or "person: <http://example.org/gfd/person/>" in text
+    assert "w3id.org" not in text
+
+
+def test_bad_base_iri_is_refused(tmp_path):
+    result = run_cli("build", "--out", str(tmp_path / "x"), "--base", "not an iri")
+    assert result.returncode == 2
+    assert "base IRI" in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("case", BAD_INPUT, ids=[p.stem for p in BAD_INPUT])
+def test_bad_records_fail_clearly_and_write_nothing(case, data_copy, tmp_path):
+    first = case.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# expect: "), f"{case.name} must start with '# expect: ...'"
+    expected = first.removeprefix("# expect: ")
+    target = data_copy / "records" / "zz-bad" / case.name
+    target.parent.mkdir()
+    shutil.copy(case, target)
+    out = tmp_path / "out"
+    result = run_cli("build", "--out", str(out), "--data", str(data_copy))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in result.stderr
+    assert str(target) in result.stderr  # names the file
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_a_broken_correction_is_reported_with_its_line(data_copy, tmp_path):
+    path = data_copy / "corrections.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("line: 158", "line: 159"),
+                    encoding="utf-8")
+    result = run_cli("build", "--out", str(tmp_path / "o"), "--data", str(data_copy))
+    assert result.returncode == 2
+    assert "'Genaral' does not occur on line 159" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_unwritable_output_gives_exit_3(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run_cli("build", "--out", str(blocker / "dist"))
+    assert result.returncode == 3
+    assert "cannot write" in result.stderr

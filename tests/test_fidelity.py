@@ -1,0 +1,187 @@
+"""Every published fact is in the agenda lines it cites, read with the corrections list;
+nothing published carries an OCR artefact; every correction is needed and applies."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+from rdflib import Literal
+
+from gfd_kg.records import KINDS, Record
+from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.source import normalise_space
+
+LINKS = PROJECT_ROOT / "data" / "reference" / "links.csv"
+
+# Field types whose values are copied from the agenda text.
+COPIED = {"text", "texts", "url", "email", "duration"}
+# Fields that name a source instead of copying from it.
+NOT_COPIED = {"reference", "constructed"}
+
+ROLE_WORDS = {
+    "chair": "chair", "co-chair": "co-chairs", "moderator": "moderator",
+    "keynote-speaker": "keynote", "speaker": "interventions",
+    "tour-de-table-participant": "tour de table", "opening-remarks": "opening remarks",
+    "wrap-up": "wrap up", "final-remarks": "final remarks",
+}
+
+
+def _links_rows() -> dict[str, str]:
+    with LINKS.open(encoding="utf-8", newline="") as f:
+        return {row["entity_label"]: " ".join(row.values()) for row in csv.DictReader(f)}
+
+
+def _copied_values(rec: Record):
+    for name, spec in KINDS[rec.kind].fields.items():
+        if name in NOT_COPIED or name not in rec.data:
+            continue
+        value = rec.data[name]
+        if spec.type in COPIED:
+            for v in value if isinstance(value, list) else [value]:
+                yield name, v
+        elif spec.type == "items":
+            for entry in value:
+                for sub, sub_spec in (spec.items or {}).items():
+                    if sub_spec.type in COPIED and sub in entry:
+                        yield f"{name}.{sub}", entry[sub]
+
+
+def _all_records(built):
+    return sorted(built.records, key=lambda r: (r.group, r.id))
+
+
+def test_every_copied_value_is_in_its_cited_lines(built):
+    links = _links_rows()
+    missing = []
+    for rec in _all_records(built):
+        passage = built.agenda.passage(rec.spans)
+        for name, value in _copied_values(rec):
+            value = normalise_space(value)
+            if value in passage or (name == "name" and value[0].lower() + value[1:] in passage):
+                continue
+            ref = rec.get("reference")
+            if ref and value in links.get(ref, ""):
+                continue
+            if name == "name" and rec.get("constructed"):
+                continue
+            missing.append(f"{rec.group} {rec.id}: {name} {value!r}")
+    assert missing == []
+
+
+def test_reference_rows_exist(built):
+    links = _links_rows()
+    unknown = [(r.id, r.get("reference")) for r in built.records
+               if r.get("reference") and r.get("reference") not in links]
+    assert unknown == []
+
+
+def test_wikidata_and_iso_codes_come_from_the_link_table(built):
+    links = _links_rows()
+    wrong = []
+    for rec in built.records:
+        for name in ("wikidata", "iso_alpha2", "iso_alpha3"):
+            if rec.get(name) and not re.search(rf"\b{rec.get(name)}\b", links.get(rec.get("reference"), "")):
+                wrong.append((rec.id, name, rec.get(name)))
+    assert wrong == []
+
+
+def test_times_and_dates_are_in_their_cited_lines(built):
+    missing = []
+    for rec in built.group_events if False else built.records.group("event"):
+        if not rec.get("start_at"):
+            continue
+        passage = built.agenda.passage(rec.spans)
+        day = rec.get("date")
+        for shown in (f"{rec.get('start'):%H:%M}", f"{rec.get('end'):%H:%M}",
+                      f"{day.day} {day:%B %Y}"):
+            if shown not in passage:
+                missing.append((rec.id, shown))
+    assert missing == []
+
+
+def _org_names(built, org_id: str) -> list[str]:
+    """An organisation's names; for a government the agenda names by its country or
+    area only, those names."""
+    org = built.records.get("organization", org_id)
+    if not org.get("constructed"):
+        return [org.get("name"), *org.get("alternate_names", [])]
+    names = []
+    for group, ident in (("country", org.get("country")), ("place", org.get("area_served"))):
+        if ident:
+            r = built.records.get(group, ident)
+            names += [r.get("name"), *r.get("alternate_names", [])]
+    return names
+
+
+def test_participants_are_named_in_their_lines(built):
+    """A role is cited where the agenda gives it: the agent's name in the participant's
+    own lines (or the record's), the role's word in the record's lines."""
+    wrong = []
+    for rec in built.records.group("event"):
+        record_passage = built.agenda.passage(rec.spans).lower()
+        for p in rec.get("participants") or []:
+            spans = p.get("lines") or rec.spans
+            passage = built.agenda.passage(spans)
+            if "person" in p:
+                name = built.records.get("person", p["person"]).get("name")
+                names = [name]
+            else:
+                names = _org_names(built, p["organization"])
+            if not any(n in passage for n in names):
+                wrong.append((rec.id, p["role"], names, "name not in lines"))
+            word = ROLE_WORDS.get(p["role"])
+            if word and word not in record_passage:
+                wrong.append((rec.id, p["role"], word, "role not in record lines"))
+    assert wrong == []
+
+
+ARTEFACTS = {
+    "OCR l/I in CIO": re.compile(r"ClO"),
+    "OCR I' for l'": re.compile(r"\bI'[A-Z]"),
+    "cent sign for a dash": re.compile(r"¢"),
+    "superscript read as a quote": re.compile(r"\d\""),
+    "misspelt General": re.compile(r"Genaral"),
+    "misspelt Wrap": re.compile(r"Worap"),
+    "em dash in a compound": re.compile(r"\w—\w"),
+    "space before a colon": re.compile(r"\w :"),
+    "bullet read as e": re.compile(r"^e ", re.M),
+    "broken hyphenation": re.compile(r"[A-Za-z]- [a-zA-Z]"),
+    "line break": re.compile(r"(?<!\n)\n(?!\n)|\n{3,}"),
+    "double space": re.compile(r"  "),
+    "untrimmed": re.compile(r"^\s|\s$"),
+    "plus read as 4": re.compile(r"(?<![+\d])4216"),
+}
+
+
+@pytest.mark.parametrize("label", sorted(ARTEFACTS))
+def test_no_published_literal_carries_an_artefact(label, built, data_graph, contacts_graph):
+    pattern = ARTEFACTS[label]
+    literals = {o for g in (data_graph, contacts_graph) for o in g.objects()
+                if isinstance(o, Literal) and o.datatype is None}
+    assert literals, "the graph has plain literals to check"
+    assert [str(lit) for lit in literals if pattern.search(str(lit))] == []
+
+
+@pytest.mark.parametrize("label", ["OCR l/I in CIO", "OCR I' for l'", "cent sign for a dash",
+                                   "superscript read as a quote", "misspelt General",
+                                   "misspelt Wrap", "em dash in a compound", "bullet read as e",
+                                   "plus read as 4"])
+def test_each_artefact_pattern_does_occur_in_the_raw_agenda(label, built):
+    """The artefact checks above look for things that are really in the source."""
+    raw = "\n".join(built.agenda.lines)
+    assert ARTEFACTS[label].search(raw)
+
+
+def test_every_correction_is_on_a_cited_line(built):
+    cited = {n for rec in built.records for a, b in rec.spans for n in range(a, b + 1)}
+    assert [c for c in built.agenda.corrections if c.line not in cited] == []
+
+
+def test_corrections_have_known_kinds_and_reasons(built):
+    assert built.agenda.corrections
+    for c in built.agenda.corrections:
+        assert c.kind in {"ocr", "layout", "typo", "normalise"}, c
+        assert len(c.reason) > 20, c
+        assert c.original != c.corrected
