@@ -1,0 +1,30 @@
+# The two commands of the README:
+#   make serve   set up, build the graph (and, once the server lands, serve it)
+#   make test    set up and run the test suite
+# Both create .venv with the project and its dependencies on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup serve build test clean
+
+$(BIN)/gfd-kg: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(BIN)/gfd-kg
+
+build: setup
+	$(BIN)/gfd-kg build --out dist
+
+serve: build
+
+test: setup
+	bash scripts/system-deps.sh
+	$(BIN)/pytest
+
+clean:
+	rm -rf dist $(VENV)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Debian packages the test suite uses, installed when missing:
+#   raptor2-utils  `rapper`, an independent RDF parser the dumps are checked with.
+set -euo pipefail
+need=()
+command -v rapper >/dev/null 2>&1 || need+=(raptor2-utils)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages: ${need[*]} (install them: sudo apt-get install ${need[*]})" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${need[@]}" >/dev/null
