@@ -47,9 +47,10 @@ def assemble(data: Path, iris: IRIs, progress: Progress = lambda _: None) -> Bui
     return Built(agenda, records, dataset)
 
 
-def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None) -> Built:
+def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None,
+          include_personal_contacts: bool = False) -> Built:
     built = assemble(data, iris, progress)
     t = time.perf_counter()
-    written = write_dumps(built.dataset, iris, out)
+    written = write_dumps(built.dataset, iris, out, include_personal_contacts)
     progress(f"dumps     {', '.join(str(p) for p in written)} [{time.perf_counter() - t:.2f}s]")
     return built

@@ -17,6 +17,12 @@ from .settings import SETTINGS
 EXIT_OK, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 2, 3
 
 
+def _add_flag(parser: argparse.ArgumentParser, name: str) -> None:
+    s = SETTINGS[name]
+    parser.add_argument(f"--{name.replace('_', '-')}", action="store_true",
+                        help=f"{s.help} Default: {s.default}")
+
+
 def _add_setting(parser: argparse.ArgumentParser, name: str) -> None:
     s = SETTINGS[name]
     default = os.environ.get(s.env, s.default) if s.env else s.default
@@ -37,13 +43,15 @@ def make_parser() -> argparse.ArgumentParser:
     _add_setting(p, "out")
     _add_setting(p, "data")
     _add_setting(p, "base")
+    _add_flag(p, "include_personal_contacts")
     p.set_defaults(func=cmd_build)
     return parser
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     iris = IRIs(args.base)
-    build(Path(args.data), Path(args.out), iris, progress=lambda line: print(line, flush=True))
+    build(Path(args.data), Path(args.out), iris, progress=lambda line: print(line, flush=True),
+          include_personal_contacts=args.include_personal_contacts)
     print(f"built     {Path(args.out) / 'gfd.ttl'}")
     return EXIT_OK
 

@@ -12,6 +12,7 @@ from rdflib import Dataset, Graph
 
 from .errors import OutputError
 from .iris import IRIs
+from .model import CONTACTS_GRAPH, DATA_GRAPH
 
 
 def turtle_bytes(graph: Graph, iris: IRIs) -> bytes:
@@ -32,6 +33,7 @@ def write_atomic(path: Path, content: bytes) -> None:
         raise OutputError(f"{path.parent}: cannot write here ({e.strerror}); "
                           "choose another --out folder or fix its permissions") from e
     try:
+        os.fchmod(fd, 0o644)
         with os.fdopen(fd, "wb") as f:
             f.write(content)
             f.flush()
@@ -42,11 +44,16 @@ def write_atomic(path: Path, content: bytes) -> None:
         raise OutputError(f"{path}: cannot write the file ({e.strerror})") from e
 
 
-def write_dumps(dataset: Dataset, iris: IRIs, out: Path) -> list[Path]:
-    """Write the public dumps of a built dataset into ``out``; return the paths written."""
-    from .model import DATA_GRAPH
-
+def write_dumps(dataset: Dataset, iris: IRIs, out: Path,
+                include_personal_contacts: bool = False) -> list[Path]:
+    """Write the dumps of a built dataset into ``out``; return the paths written. The
+    personal contact details are written (to ``contacts.ttl``) only when asked for."""
     files = {out / "gfd.ttl": turtle_bytes(dataset.graph(iris.graph(DATA_GRAPH)), iris)}
+    contacts = out / "contacts.ttl"
+    if include_personal_contacts:
+        files[contacts] = turtle_bytes(dataset.graph(iris.graph(CONTACTS_GRAPH)), iris)
     for path, content in files.items():
         write_atomic(path, content)
+    if not include_personal_contacts:
+        contacts.unlink(missing_ok=True)  # never leave an earlier build's copy behind
     return list(files)

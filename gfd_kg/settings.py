@@ -29,6 +29,9 @@ SETTINGS: dict[str, Setting] = {
                 "Folder with the agenda text (source/), corrections.yaml and the record "
                 "files (records/**/*.yaml)."),
         Setting("out", "dist", "Folder the build writes its files to."),
+        Setting("include_personal_contacts", "off",
+                "Also write contacts.ttl: the telephone and fax numbers and e-mail addresses "
+                "of the named contacts. Off by default: they are personal data."),
     )
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -116,3 +117,23 @@ def test_unwritable_output_gives_exit_3(tmp_path):
     result = run_cli("build", "--out", str(blocker / "dist"))
     assert result.returncode == 3
     assert "cannot write" in result.stderr
+
+
+def test_personal_contacts_are_written_only_on_request(dist, tmp_path, contacts_graph):
+    assert not (dist / "contacts.ttl").exists()
+    public = (dist / "gfd.ttl").read_text(encoding="utf-8")
+    assert not re.search(r"\w@\w", public)  # no e-mail address
+    assert "+216 71 56 30 21" not in public and "+33 1 45 24 98 76" not in public
+    out = tmp_path / "with"
+    result = run_cli("build", "--out", str(out), "--include-personal-contacts")
+    assert result.returncode == 0, result.stderr
+    parsed = Graph().parse(out / "contacts.ttl", format="turtle")
+    assert isomorphic(parsed, contacts_graph)
+    assert "khedija.zammouri@pm.gov.tn" in (out / "contacts.ttl").read_text(encoding="utf-8")
+    # a later default build removes the earlier copy
+    assert run_cli("build", "--out", str(out)).returncode == 0
+    assert not (out / "contacts.ttl").exists()
+
+
+def test_dumps_are_readable_by_everyone(dist):
+    assert (dist / "gfd.ttl").stat().st_mode & 0o777 == 0o644
