@@ -1,5 +1,6 @@
-"""``gfd-kg``: a thin command line over the library. Exit codes: 0 success, 2 bad
-input (records, agenda, corrections, options), 3 the output cannot be written."""
+"""``gfd-kg``: a thin command line over the library. Exit codes: 0 success, 1 the graph
+does not conform to the shapes, 2 bad input (records, agenda, corrections, files,
+options), 3 the output cannot be written."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .build import build
+from . import artefacts
+from .build import ValidationFailed, build
 from .errors import GfdError, OutputError
 from .iris import IRIs
 from .settings import SETTINGS
+from .validate import validate
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 2, 3
+EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
 
 
 def _add_flag(parser: argparse.ArgumentParser, name: str) -> None:
@@ -45,6 +48,17 @@ def make_parser() -> argparse.ArgumentParser:
     _add_setting(p, "base")
     _add_flag(p, "include_personal_contacts")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser(
+        "validate", help="Check RDF files against the SHACL shapes.",
+        description="Validate RDF files (default: the build's gfd.ttl and inferred.ttl) "
+                    "against shapes/ with the ontology. Exit 0 conforms (warnings are "
+                    "listed but do not fail), 1 violations, 2 a file cannot be read.")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="Turtle, N-Triples, N-Quads, TriG or JSON-LD files, read as one graph.")
+    _add_setting(p, "out")
+    _add_setting(p, "base")
+    p.set_defaults(func=cmd_validate)
     return parser
 
 
@@ -56,11 +70,25 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    iris = IRIs(args.base)
+    out = Path(args.out)
+    files = [Path(f) for f in args.files] or [
+        p for p in (out / "gfd.ttl", out / "inferred.ttl") if p.exists() or p.name == "gfd.ttl"]
+    data = artefacts.read_rdf_files(files)
+    report = validate(data, artefacts.shapes(iris), artefacts.ontology(iris))
+    print(report.text())
+    return EXIT_OK if report.conforms else EXIT_INVALID
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except ValidationFailed as e:
+        print(f"gfd-kg: {e}", file=sys.stderr)
+        return EXIT_INVALID
     except OutputError as e:
         print(f"gfd-kg: error: {e}", file=sys.stderr)
         return EXIT_OUTPUT

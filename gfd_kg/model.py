@@ -13,15 +13,20 @@ from datetime import datetime
 from typing import Any
 
 from rdflib import Dataset, Graph, Literal, URIRef
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import RDF, SKOS, XSD
+
+from .errors import Problem, RecordsError
 
 from .iris import IRIs, SCHEMA, WD
 from .records import Record, Records
 from .source import LineSpan
 from .times import fixed_offset, parse_duration
 
-DATA_GRAPH = "data"
-CONTACTS_GRAPH = "contacts"
+# The named graphs of the dataset (their IRIs: IRIs.graph(name)).
+DATA_GRAPH = "data"  # the asserted public data
+CONTACTS_GRAPH = "contacts"  # personal contact details, published only on request
+ONTOLOGY_GRAPH = "ontology"  # ontology/gfd.ttl
+INFERRED_GRAPH = "inferred"  # what OWL RL adds (gfd_kg/reason.py)
 
 # role -> (the schema.org property linking event and agent, gfdo concept, role name)
 ROLE_TERMS: dict[str, tuple[URIRef, str, str]] = {
@@ -51,6 +56,15 @@ ORG_CLASSES: dict[str, tuple[URIRef, str | None]] = {
     "Organization": (SCHEMA.Organization, None),
     "Corporation": (SCHEMA.Corporation, None),
     "CollegeOrUniversity": (SCHEMA.CollegeOrUniversity, None),
+}
+
+# record field -> (gfdo property, the concept scheme its values belong to)
+ANNOTATION_TERMS: dict[str, tuple[str, str]] = {
+    "arrangements": ("concernsArrangement", "ArrangementTypeScheme"),
+    "forms": ("concernsForm", "ArrangementFormScheme"),
+    "drivers": ("concernsDriver", "DriverScheme"),
+    "challenges": ("concernsChallenge", "ChallengeScheme"),
+    "application_areas": ("concernsApplicationArea", "ApplicationAreaScheme"),
 }
 
 # event type -> extra schema.org class beside schema:Event
@@ -266,6 +280,11 @@ class GraphBuilder:
             self.add(s, self.o.confirmationStatus, self.o.ToBeConfirmed)
         for p in rec.get("participants") or []:
             self.participant(rec, s, p)
+        for field, (prop, _scheme) in ANNOTATION_TERMS.items():
+            for concept in rec.get(field) or []:
+                self.add(s, self.o[prop], self.o[concept])
+        for country in rec.get("experience_of") or []:
+            self.add(s, self.o.presentsExperienceOf, self.ref("country", country))
 
     def duration(self, s: URIRef, rec: Record) -> None:
         stated = rec.get("duration")
@@ -355,6 +374,30 @@ class GraphBuilder:
             self.contacts.add((s, SCHEMA.faxNumber, Literal(fax)))
         if rec.get("email"):
             self.contacts.add((s, SCHEMA.email, Literal(rec.get("email"))))
+
+
+def check_vocabulary(records: Records, ontology: Graph, iris: IRIs) -> None:
+    """Every concept a record names is in the right scheme of the ontology, and every
+    role and class the model uses is defined there."""
+    o = iris.ontology
+    problems: list[Problem] = []
+    for rec in records.group("event"):
+        for field, (_prop, scheme) in ANNOTATION_TERMS.items():
+            for concept in rec.get(field) or []:
+                if (o[concept], SKOS.inScheme, o[scheme]) not in ontology:
+                    known = sorted(str(c).removeprefix(str(o))
+                                   for c in ontology.subjects(SKOS.inScheme, o[scheme]))
+                    problems.append(Problem(rec.file, rec.line, rec.id,
+                        f"{field}: {concept!r} is not a concept of gfdo:{scheme}; "
+                        f"use one of: {', '.join(known)}"))
+    used = [c for _p, c, _n in ROLE_TERMS.values()] + ["WorkingGroupRepresentativeRole",
+                                                       "ToBeConfirmed"]
+    for name in used:
+        if not (o[name], None, None) in ontology:
+            problems.append(Problem(None, None, None,
+                f"gfdo:{name} is used by the model but not defined in the ontology"))
+    if problems:
+        raise RecordsError(problems)
 
 
 def build_dataset(records: Records, iris: IRIs) -> Dataset:

@@ -12,7 +12,8 @@ from rdflib import Dataset, Graph
 
 from .errors import OutputError
 from .iris import IRIs
-from .model import CONTACTS_GRAPH, DATA_GRAPH
+from .docs import ontology_html, shapes_html
+from .model import CONTACTS_GRAPH, DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 
 
 def turtle_bytes(graph: Graph, iris: IRIs) -> bytes:
@@ -44,11 +45,18 @@ def write_atomic(path: Path, content: bytes) -> None:
         raise OutputError(f"{path}: cannot write the file ({e.strerror})") from e
 
 
-def write_dumps(dataset: Dataset, iris: IRIs, out: Path,
+def write_dumps(dataset: Dataset, iris: IRIs, out: Path, shapes: Graph,
                 include_personal_contacts: bool = False) -> list[Path]:
-    """Write the dumps of a built dataset into ``out``; return the paths written. The
-    personal contact details are written (to ``contacts.ttl``) only when asked for."""
-    files = {out / "gfd.ttl": turtle_bytes(dataset.graph(iris.graph(DATA_GRAPH)), iris)}
+    """Write the dumps of a built dataset, and the documentation of its ontology and
+    shapes, into ``out``; return the paths written. The personal contact details are
+    written (to ``contacts.ttl``) only when asked for."""
+    ontology = dataset.graph(iris.graph(ONTOLOGY_GRAPH))
+    files = {
+        out / "gfd.ttl": turtle_bytes(dataset.graph(iris.graph(DATA_GRAPH)), iris),
+        out / "inferred.ttl": turtle_bytes(dataset.graph(iris.graph(INFERRED_GRAPH)), iris),
+        out / "ontology.html": ontology_html(ontology, iris.base).encode("utf-8"),
+        out / "shapes.html": shapes_html(shapes, iris.base).encode("utf-8"),
+    }
     contacts = out / "contacts.ttl"
     if include_personal_contacts:
         files[contacts] = turtle_bytes(dataset.graph(iris.graph(CONTACTS_GRAPH)), iris)

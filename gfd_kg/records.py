@@ -26,6 +26,7 @@ ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*$")
 _URL_RE = re.compile(r"^https?://[^\s<>\"]+$")
 _EMAIL_RE = re.compile(r"^[^\s@<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _QID_RE = re.compile(r"^Q[1-9]\d*$")
+_CONCEPT_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
 ROLES = (
     "chair", "co-chair", "moderator", "keynote-speaker", "presenter", "speaker",
@@ -53,6 +54,14 @@ class F:
     choices: tuple[str, ...] = ()
     items: Mapping[str, F] | None = None
 
+
+# What an event is about, as concepts of the ontology's schemes (checked against
+# ontology/gfd.ttl when the graph is built) and the countries whose experience it presents.
+_ANNOTATIONS = {
+    "arrangements": F("concepts"), "forms": F("concepts"), "drivers": F("concepts"),
+    "challenges": F("concepts"), "application_areas": F("concepts"),
+    "experience_of": F("refs", ref="country"),
+}
 
 _PARTICIPANT = {
     "person": F("ref", ref="person"),
@@ -117,6 +126,7 @@ KINDS: dict[str, Kind] = {
             "end": F("time"), "location": F("ref", ref="place"), "description": F("text"),
             "duration": F("duration"), "tbc": F("bool"),
             "participants": F("items", items=_PARTICIPANT), "lines": F("lines", True),
+            **_ANNOTATIONS,
         }),
         Kind("talks", "event", {
             "type": F("choice", True, choices=EVENT_TYPES), "name": F("text", True),
@@ -124,6 +134,7 @@ KINDS: dict[str, Kind] = {
             "parent": F("ref", True, ref="event"), "description": F("text"),
             "duration": F("duration"), "tbc": F("bool"),
             "participants": F("items", items=_PARTICIPANT), "lines": F("lines", True),
+            **_ANNOTATIONS,
         }),
         Kind("questions", "question", {
             "event": F("ref", True, ref="event"), "text": F("text", True),
@@ -386,6 +397,13 @@ def _convert(spec: F, value: Any, name: str, line_count: int | None) -> Any:
         if not isinstance(value, str) or not re.fullmatch(f"[A-Z]{{{n}}}", value):
             raise ValueError(f"must be {n} capital letters (ISO 3166-1), got {value!r}")
         return value
+    if t == "concepts":
+        if not isinstance(value, list) or not value:
+            raise ValueError("must be a non-empty list of concept names such as RiskSharing")
+        for v in value:
+            if not isinstance(v, str) or not _CONCEPT_RE.match(v):
+                raise ValueError(f"{v!r} is not a concept name (CamelCase, e.g. RiskSharing)")
+        return list(value)
     if t == "duration":
         text = _convert(F("text"), value, name, line_count)
         parse_duration(text)

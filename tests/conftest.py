@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gfd_kg.build import Built, assemble
+from gfd_kg.build import Built, assemble, check_and_reason
 from gfd_kg.iris import IRIs
 from gfd_kg.model import CONTACTS_GRAPH, DATA_GRAPH
 from gfd_kg.settings import PROJECT_ROOT
@@ -21,6 +21,14 @@ def iris() -> IRIs:
 @pytest.fixture(scope="session")
 def built(iris: IRIs) -> Built:
     return assemble(DATA, iris)
+
+
+@pytest.fixture(scope="session")
+def reasoned(iris: IRIs) -> Built:
+    """A build that went through SHACL and OWL RL (its own, so ``built`` stays asserted-only)."""
+    b = assemble(DATA, iris)
+    check_and_reason(b, iris)
+    return b
 
 
 @pytest.fixture(scope="session")

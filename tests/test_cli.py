@@ -33,7 +33,7 @@ def test_build_reports_each_stage_and_writes_turtle(tmp_path):
     result = run_cli("build", "--out", str(tmp_path / "d"))
     assert result.returncode == 0, result.stderr
     stages = [line.split()[0] for line in result.stdout.splitlines()]
-    assert stages == ["records", "rdf", "dumps", "built"]
+    assert stages == ["records", "rdf", "shacl", "owl-rl", "shacl", "dumps", "built"]
     assert "176 records" in result.stdout
     assert (tmp_path / "d" / "gfd.ttl").stat().st_size > 10_000
 
@@ -84,16 +84,22 @@ def test_bad_base_iri_is_refused(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize("case", BAD_INPUT, ids=[p.stem for p in BAD_INPUT])
-def test_bad_records_fail_clearly_and_write_nothing(case, data_copy, tmp_path):
+def build_with_extra_record_file(case: Path, data: Path, out: Path):
+    """Add a record file to a copy of data/ and build it. The file's first line says
+    what the error must say: ``# expect: ...``."""
     first = case.read_text(encoding="utf-8").splitlines()[0]
     assert first.startswith("# expect: "), f"{case.name} must start with '# expect: ...'"
-    expected = first.removeprefix("# expect: ")
-    target = data_copy / "records" / "zz-bad" / case.name
+    target = data / "records" / "zz-extra" / case.name
     target.parent.mkdir()
     shutil.copy(case, target)
+    result = run_cli("build", "--out", str(out), "--data", str(data))
+    return first.removeprefix("# expect: "), target, result
+
+
+@pytest.mark.parametrize("case", BAD_INPUT, ids=[p.stem for p in BAD_INPUT])
+def test_bad_records_fail_clearly_and_write_nothing(case, data_copy, tmp_path):
     out = tmp_path / "out"
-    result = run_cli("build", "--out", str(out), "--data", str(data_copy))
+    expected, target, result = build_with_extra_record_file(case, data_copy, out)
     assert result.returncode == 2, result.stdout + result.stderr
     assert expected in result.stderr
     assert str(target) in result.stderr  # names the file
@@ -137,3 +143,47 @@ def test_personal_contacts_are_written_only_on_request(dist, tmp_path, contacts_
 
 def test_dumps_are_readable_by_everyone(dist):
     assert (dist / "gfd.ttl").stat().st_mode & 0o777 == 0o644
+
+
+INVALID = sorted((Path(__file__).parent / "invalid-records").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("case", INVALID, ids=[p.stem for p in INVALID])
+def test_records_that_break_a_shape_stop_the_build_with_exit_1(case, data_copy, tmp_path):
+    """Records that load but make a graph that violates the shapes: the build prints the
+    SHACL report, exits 1 and writes nothing."""
+    out = tmp_path / "out"
+    expected, _target, result = build_with_extra_record_file(case, data_copy, out)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "does not conform to the shapes" in result.stderr
+    assert expected in result.stderr
+    assert not out.exists()
+
+
+def test_validate_the_build(dist):
+    result = run_cli("validate", "--out", str(dist))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Conforms: 0 violations, 1 warnings")
+    assert "place:maison-de-l-entreprise schema:telephone" in result.stdout
+    assert "+216 860 054" in result.stdout
+
+
+def test_validate_reports_violations_with_exit_1():
+    fixture = Path(__file__).parent / "shapes" / "bad-country-no-alpha3.ttl"
+    result = run_cli("validate", str(fixture))
+    assert result.returncode == 1
+    assert result.stdout.startswith("Does not conform: ")
+    assert "Violation: Country" in result.stdout
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "no such file"),
+    ("<a> <b> .", "cannot be parsed as turtle"),
+])
+def test_validate_bad_input_gives_exit_2(tmp_path, content, message):
+    path = tmp_path / "data.ttl"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    result = run_cli("validate", str(path))
+    assert result.returncode == 2
+    assert str(path) in result.stderr and message in result.stderr
