@@ -185,3 +185,20 @@ def test_corrections_have_known_kinds_and_reasons(built):
         assert c.kind in {"ocr", "layout", "typo", "normalise"}, c
         assert len(c.reason) > 20, c
         assert c.original != c.corrected
+
+
+def test_countries_whose_experience_is_presented_are_named_in_the_lines(built):
+    """An item presents a country's experience only where its lines name the country (or
+    an organisation of that country, as "PNA")."""
+    wrong = []
+    for rec in built.records.group("event"):
+        passage = built.agenda.passage(rec.spans)
+        for country_id in rec.get("experience_of") or []:
+            country = built.records.get("country", country_id)
+            names = [country.get("name"), *country.get("alternate_names", [])]
+            names += [n for org in built.records.group("organization")
+                      if org.get("country") == country_id
+                      for n in [org.get("name"), *org.get("alternate_names", [])]]
+            if not any(re.search(rf"\b{re.escape(n)}\b", passage) for n in names):
+                wrong.append((rec.id, country_id))
+    assert wrong == []
