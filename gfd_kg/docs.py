@@ -55,8 +55,8 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.95em}
 th,td{border:1px solid #dde;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f0f0f5}.kind{font-size:.75em;color:#555;font-weight:normal}
 .shape{border:1px solid #dde;border-radius:4px;padding:.8rem 1rem;margin:1rem 0}
-nav ol{padding-left:1.3rem}nav li li{display:inline;margin-right:.6rem}
-nav ol ol{padding-left:0}
+nav ol{padding-left:1.3rem}nav li li{margin-right:.6rem}
+nav ol ol{padding-left:0;display:flex;flex-wrap:wrap;list-style:none}
 """.strip()
 
 _SECTION_IDS = {
