@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from rdflib import Namespace, URIRef
-from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
+from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD
 
 DEFAULT_BASE = "https://w3id.org/gfd-kg/"
 BASE_ENV = "GFD_KG_BASE"
@@ -22,13 +22,14 @@ WD = Namespace("http://www.wikidata.org/entity/")
 PROV = Namespace("http://www.w3.org/ns/prov#")
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
+VANN = Namespace("http://purl.org/vocab/vann/")
 
 _BASE_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+/$")
 
 # The kinds of thing the dataset mints IRIs for: path segment under the base.
 KINDS = (
     "event", "person", "organization", "place", "country", "role", "question",
-    "document", "contact", "address", "graph", "dataset",
+    "document", "contact", "address", "graph", "dataset", "source", "activity", "agent",
 )
 
 
@@ -63,6 +64,14 @@ class IRIs:
         """A named graph of the dataset: data, contacts, ontology, inferred..."""
         return self.mint("graph", name)
 
+    def source(self, name: str) -> URIRef:
+        """A source file of the build (the agenda text, the corrections list)."""
+        return self.mint("source", name)
+
+    def line_span(self, source: str, first: int, last: int) -> URIRef:
+        """Lines ``first``-``last`` of a source text, e.g. ``.../source/agenda/L57-L61``."""
+        return self.mint("source", f"{source}/L{first}-L{last}")
+
     def prefixes(self) -> dict[str, Namespace]:
         """Prefixes bound in every serialisation, in a fixed order."""
         return {
@@ -77,6 +86,7 @@ class IRIs:
             "question": Namespace(self.base + "question/"),
             "document": Namespace(self.base + "document/"),
             "contact": Namespace(self.base + "contact/"),
+            "source": Namespace(self.base + "source/"),
             "wd": WD,
             "owl": OWL,
             "rdf": RDF,
@@ -85,4 +95,9 @@ class IRIs:
             "xsd": XSD,
             "dcterms": DCTERMS,
             "prov": PROV,
+            "dcat": DCAT,
+            "void": VOID,
+            "foaf": FOAF,
+            "sh": SH,
+            "vann": VANN,
         }

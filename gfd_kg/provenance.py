@@ -1,0 +1,131 @@
+"""Provenance with PROV-O: where every node of the data comes from, and how the build
+made it. Its own named graph (``provenance``).
+
+- The agenda text is a ``prov:Entity``; each cited line span is one too
+  (``{base}source/gfd-2008-tunis-agenda/L57-L61``), part of it, carrying its raw text.
+- Every node of the data ``prov:wasDerivedFrom`` the spans it comes from and
+  ``prov:wasGeneratedBy`` the build.
+- Every correction of the agenda text is a ``gfdo:Correction`` (line, original, corrected,
+  kind, reason), derived from its line.
+- The lines of the contact blocks that print telephone numbers and e-mail addresses are
+  personal data: in the public graph their text reads "[personal contact detail
+  withheld]", and the corrections of those lines keep only line, kind and reason. The
+  full text goes with the personal contact details (the ``contacts`` graph).
+- The build is a ``prov:Activity`` that used the sources, associated with the software
+  and its version. Its time is recorded only when fixed (``--build-time`` or
+  ``SOURCE_DATE_EPOCH``), so that builds stay byte-identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, XSD
+
+from . import __version__
+from .iris import PROV, SCHEMA, IRIs
+from .source import Agenda, LineSpan
+
+AGENDA_SOURCE = "gfd-2008-tunis-agenda"
+CORRECTIONS_SOURCE = "corrections"
+
+
+WITHHELD = "[personal contact detail withheld]"
+_PERSONAL_RE = re.compile(r"@|\b(?:Tel|Fax)\b|^\s*\+?\d[\d ]{6,}")
+
+
+def personal_lines(agenda: Agenda, contact_spans: list[list[LineSpan]]) -> set[int]:
+    """The lines of the contact blocks that print a telephone or fax number or an e-mail
+    address: their text is personal data, kept out of the public provenance."""
+    lines = set()
+    for spans in contact_spans:
+        for first, last in spans:
+            for n in range(first, last + 1):
+                if _PERSONAL_RE.search(agenda.lines[n - 1]):
+                    lines.add(n)
+    return lines
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """What the provenance says of the build itself."""
+
+    version: str = __version__
+    time: datetime | None = None  # None: not recorded (reproducible output)
+
+
+def provenance_graph(origins: Mapping[URIRef, list[LineSpan]], subjects: set[URIRef],
+                     agenda: Agenda, iris: IRIs, info: BuildInfo,
+                     personal: set[int] = frozenset()) -> tuple[Graph, Graph]:
+    """The public provenance graph, and the triples that would disclose personal contact
+    details (the text of ``personal`` lines, the corrections of those lines), kept apart."""
+    o = iris.ontology
+    g = Graph()
+    private = Graph()
+    source = iris.source(AGENDA_SOURCE)
+    corrections = iris.source(CORRECTIONS_SOURCE)
+    activity = iris.mint("activity", "build")
+    software = iris.mint("agent", "gfd-kg")
+
+    g.add((source, RDF.type, PROV.Entity))
+    g.add((source, RDFS.label, Literal("The agenda as published, in its OCR text", lang="en")))
+    g.add((source, DCTERMS.format, Literal("text/plain")))
+    g.add((source, o.sha256, Literal(agenda.sha256)))
+    g.add((source, o.lineCount, Literal(len(agenda.lines), datatype=XSD.positiveInteger)))
+    g.add((source, PROV.wasDerivedFrom, iris.mint("document", "gfd-2008-tunis/agenda")))
+    g.add((corrections, RDF.type, PROV.Entity))
+    g.add((corrections, RDFS.label,
+           Literal("The corrections of the agenda text (data/corrections.yaml)", lang="en")))
+
+    g.add((activity, RDF.type, PROV.Activity))
+    g.add((activity, RDFS.label, Literal("gfd-kg build", lang="en")))
+    g.add((activity, PROV.used, source))
+    g.add((activity, PROV.used, corrections))
+    g.add((activity, PROV.wasAssociatedWith, software))
+    if info.time is not None:
+        g.add((activity, PROV.endedAtTime, Literal(info.time.isoformat(), datatype=XSD.dateTime)))
+    g.add((software, RDF.type, PROV.SoftwareAgent))
+    g.add((software, SCHEMA.name, Literal("gfd-kg")))
+    g.add((software, SCHEMA.softwareVersion, Literal(info.version)))
+
+    spans_used: set[LineSpan] = set()
+    for node in sorted(subjects):
+        spans = origins.get(node)
+        if not spans:
+            continue
+        g.add((node, PROV.wasGeneratedBy, activity))
+        for first, last in spans:
+            g.add((node, PROV.wasDerivedFrom, iris.line_span(AGENDA_SOURCE, first, last)))
+            spans_used.add((first, last))
+    for c in agenda.corrections:
+        spans_used.add((c.line, c.line))
+    for first, last in sorted(spans_used):
+        span = iris.line_span(AGENDA_SOURCE, first, last)
+        g.add((span, RDF.type, o.LineSpan))
+        g.add((span, DCTERMS.isPartOf, source))
+        g.add((span, o.firstLine, Literal(first, datatype=XSD.positiveInteger)))
+        g.add((span, o.lastLine, Literal(last, datatype=XSD.positiveInteger)))
+        text = [WITHHELD if n in personal else agenda.lines[n - 1]
+                for n in range(first, last + 1)]
+        g.add((span, RDF.value, Literal("\n".join(text))))
+        if any(n in personal for n in range(first, last + 1)):
+            private.add((span, RDF.value, Literal("\n".join(agenda.lines[first - 1:last]))))
+
+    per_line: dict[int, int] = {}
+    for c in agenda.corrections:
+        per_line[c.line] = per_line.get(c.line, 0) + 1
+        node = iris.source(f"{CORRECTIONS_SOURCE}/L{c.line}-{per_line[c.line]}")
+        g.add((node, RDF.type, o.Correction))
+        g.add((node, o.line, Literal(c.line, datatype=XSD.positiveInteger)))
+        texts = private if c.line in personal else g
+        texts.add((node, o.originalText, Literal(c.original)))
+        texts.add((node, o.correctedText, Literal(c.corrected)))
+        g.add((node, o.correctionKind, Literal(c.kind)))
+        g.add((node, o.reason, Literal(c.reason, lang="en")))
+        g.add((node, DCTERMS.isPartOf, corrections))
+        g.add((node, PROV.wasDerivedFrom, iris.line_span(AGENDA_SOURCE, c.line, c.line)))
+    return g, private
