@@ -5,9 +5,12 @@ last stage writes files, after every check has passed."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rdflib import Dataset, Graph
@@ -15,8 +18,10 @@ from rdflib import Dataset, Graph
 from . import artefacts
 from .errors import GfdError
 from .iris import IRIs
-from .model import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, build_dataset, check_vocabulary
-from .publish import write_dumps
+from .model import (CONTACTS_GRAPH, DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, build_dataset,
+                    check_vocabulary)
+from .provenance import BuildInfo, personal_lines, provenance_graph
+from .publish import PROVENANCE_GRAPH, render, write_tree
 from .reason import infer
 from .records import Records, load_records
 from .settings import DataLayout
@@ -40,6 +45,7 @@ class Built:
     records: Records
     dataset: Dataset
     ontology: Graph
+    provenance: Graph
     reports: dict[str, Report] = field(default_factory=dict)
 
     def graph(self, name: str, iris: IRIs) -> Graph:
@@ -50,7 +56,34 @@ def _timed(progress: Progress, stage: str, started: float, text: str) -> None:
     progress(f"{stage:<9} {text} [{time.perf_counter() - started:.2f}s]")
 
 
-def assemble(data: Path, iris: IRIs, progress: Progress = lambda _: None) -> Built:
+def build_time(explicit: str | None, data: Path) -> datetime | None:
+    """The time the provenance and the dataset description record: ``--build-time``, else
+    ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention), else the time of the last
+    commit of the data's git checkout; None when none is known. Never the clock, so
+    that two builds of the same input give the same bytes."""
+    if explicit:
+        try:
+            value = datetime.fromisoformat(explicit)
+        except ValueError:
+            raise ValueError(f"--build-time {explicit!r} is not an ISO 8601 date-time, "
+                             "e.g. 2026-11-27T12:00:00+00:00") from None
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+        except ValueError:
+            raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
+    try:
+        out = subprocess.run(["git", "-C", str(data), "log", "-1", "--format=%cI"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        return datetime.fromisoformat(out) if out else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+def assemble(data: Path, iris: IRIs, progress: Progress = lambda _: None,
+             info: BuildInfo = BuildInfo()) -> Built:
     """Load and check the sources and build the asserted dataset; writes nothing."""
     layout = DataLayout(data)
     t = time.perf_counter()
@@ -61,14 +94,21 @@ def assemble(data: Path, iris: IRIs, progress: Progress = lambda _: None) -> Bui
     _timed(progress, "records", t, f"{len(records)} records from {layout.records} "
            f"({len(agenda.corrections)} corrections of the agenda text)")
     t = time.perf_counter()
-    dataset = build_dataset(records, iris)
+    dataset, origins = build_dataset(records, iris)
     target = dataset.graph(iris.graph(ONTOLOGY_GRAPH))
     for triple in ontology:
         target.add(triple)
+    data_graph = dataset.graph(iris.graph(DATA_GRAPH))
+    personal = personal_lines(agenda, [r.spans for r in records.group("contact")])
+    provenance, private = provenance_graph(origins, set(data_graph.subjects()), agenda, iris,
+                                           info, personal)
+    contacts = dataset.graph(iris.graph(CONTACTS_GRAPH))
+    for triple in private:
+        contacts.add(triple)
     counts = ", ".join(f"{name} {len(dataset.graph(iris.graph(name)))}"
                        for name in (DATA_GRAPH, "contacts"))
-    _timed(progress, "rdf", t, f"{counts} triples")
-    return Built(agenda, records, dataset, ontology)
+    _timed(progress, "rdf", t, f"{counts}, {PROVENANCE_GRAPH} {len(provenance)} triples")
+    return Built(agenda, records, dataset, ontology, provenance)
 
 
 def _check(built: Built, name: str, graph: Graph, shapes: Graph, progress: Progress) -> None:
@@ -97,11 +137,21 @@ def check_and_reason(built: Built, iris: IRIs, progress: Progress = lambda _: No
 
 
 def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None,
-          include_personal_contacts: bool = False) -> Built:
-    built = assemble(data, iris, progress)
+          include_personal_contacts: bool = False, time_of_build: str | None = None) -> Built:
+    info = BuildInfo(time=build_time(time_of_build, data))
+    built = assemble(data, iris, progress, info)
     check_and_reason(built, iris, progress)
     t = time.perf_counter()
-    written = write_dumps(built.dataset, iris, out, artefacts.shapes(iris),
-                          include_personal_contacts)
-    _timed(progress, "dumps", t, ", ".join(str(p) for p in written))
+    files = render(built.dataset, built.provenance, artefacts.shapes(iris), iris, info,
+                   embeddings=_embeddings(built, iris),
+                   include_personal_contacts=include_personal_contacts)
+    write_tree(out, files)
+    _timed(progress, "dumps", t, f"{len(files)} files in {out}")
     return built
+
+
+def _embeddings(built: Built, iris: IRIs) -> dict[str, bytes]:
+    from .embed import dumps, embeddings
+
+    docs = embeddings(built.graph(DATA_GRAPH, iris), iris.base)
+    return {name: (dumps(doc) + "\n").encode("utf-8") for name, doc in docs.items()}

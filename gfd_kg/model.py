@@ -70,11 +70,12 @@ ANNOTATION_TERMS: dict[str, tuple[str, str]] = {
 # event type -> extra schema.org class beside schema:Event
 EVENT_EXTRA_CLASS: dict[str, URIRef] = {"Reception": SCHEMA.SocialEvent}
 
-def _agenda_order(rec: Record) -> tuple[float, LineSpan]:
+def _agenda_order(rec: Record) -> tuple[float, LineSpan, LineSpan]:
     """Timed items in time order; untimed ones in the order of the agenda lines they
-    come from, which is the agenda's own order."""
+    come from. A record may cite a shared heading first (a day, "With regards to
+    PPPs:"): its own text is its last span, so that orders it."""
     start = rec.get("start_at")
-    return (start.timestamp() if start else float("inf"), rec.spans[0])
+    return (start.timestamp() if start else float("inf"), rec.spans[-1], rec.spans[0])
 
 
 def _minutes(n: int) -> Literal:
@@ -94,10 +95,20 @@ class GraphBuilder:
         self.o = iris.ontology
         self.data = Graph()
         self.contacts = Graph()
+        # every node minted -> the agenda lines it comes from (for the provenance graph)
+        self.origins: dict[URIRef, list[LineSpan]] = {}
 
     # -- helpers ----------------------------------------------------------------------
     def iri(self, rec: Record) -> URIRef:
-        return self.iris.mint(rec.group, rec.id)
+        s = self.iris.mint(rec.group, rec.id)
+        self.origins.setdefault(s, rec.spans)
+        return s
+
+    def sub_node(self, kind: str, ident: str, spans: list[LineSpan]) -> URIRef:
+        """A node minted under a record (an address, a role), with its own lines."""
+        s = self.iris.mint(kind, ident)
+        self.origins[s] = spans
+        return s
 
     def ref(self, group: str, ident: str) -> URIRef:
         return self.iris.mint(group, ident)
@@ -170,7 +181,7 @@ class GraphBuilder:
             self.add(s, SCHEMA.containedInPlace, self.ref("place", rec.get("contained_in")))
         address_fields = ("street", "postal_code", "locality")
         if any(rec.get(f) for f in address_fields):
-            a = self.iris.mint("address", rec.id)
+            a = self.sub_node("address", rec.id, rec.spans)
             self.add(s, SCHEMA.address, a)
             self.add(a, RDF.type, SCHEMA.PostalAddress)
             self.text(a, SCHEMA.streetAddress, rec.get("street"))
@@ -218,7 +229,7 @@ class GraphBuilder:
         countries: set[str] = set()
         for n, pos in enumerate(rec.get("positions"), start=1):
             org = self.ref("organization", pos["organization"])
-            role = self.iris.mint("role", f"{rec.id}/position-{n}")
+            role = self.sub_node("role", f"{rec.id}/position-{n}", rec.spans)
             self.add(s, SCHEMA.affiliation, org)
             self.add(s, SCHEMA.affiliation, role)
             self.add(role, RDF.type, SCHEMA.OrganizationRole)
@@ -231,7 +242,7 @@ class GraphBuilder:
                 countries.add(country)
         for n, mem in enumerate(rec.get("memberships") or [], start=1):
             org = self.ref("organization", mem["organization"])
-            role = self.iris.mint("role", f"{rec.id}/membership-{n}")
+            role = self.sub_node("role", f"{rec.id}/membership-{n}", rec.spans)
             self.add(s, SCHEMA.memberOf, org)
             self.add(s, SCHEMA.memberOf, role)
             self.add(role, RDF.type, SCHEMA.OrganizationRole)
@@ -304,7 +315,8 @@ class GraphBuilder:
         else:
             group, ident = "organization", p["organization"]
         agent = self.ref(group, ident)
-        role = self.iris.mint("role", f"{rec.id}/{p['role']}/{ident}")
+        role = self.sub_node("role", f"{rec.id}/{p['role']}/{ident}",
+                             p.get("lines") or rec.spans)
         self.add(event, prop, agent)
         self.add(event, prop, role)
         self.add(role, RDF.type, SCHEMA.Role)
@@ -400,6 +412,8 @@ def check_vocabulary(records: Records, ontology: Graph, iris: IRIs) -> None:
         raise RecordsError(problems)
 
 
-def build_dataset(records: Records, iris: IRIs) -> Dataset:
-    """The asserted dataset: named graphs ``data`` (public) and ``contacts`` (personal)."""
-    return GraphBuilder(records, iris).build()
+def build_dataset(records: Records, iris: IRIs) -> tuple[Dataset, dict[URIRef, list[LineSpan]]]:
+    """The asserted dataset: named graphs ``data`` (public) and ``contacts`` (personal);
+    and for every node minted, the agenda lines it comes from."""
+    builder = GraphBuilder(records, iris)
+    return builder.build(), builder.origins

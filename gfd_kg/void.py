@@ -1,0 +1,129 @@
+"""The dataset's description in VoID and DCAT 3 (``void.ttl``): what it is, its licence and
+sources, its named graphs with their sizes, the classes and properties it uses, its
+downloads with media types and byte sizes, and its SPARQL endpoint as a data service."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from rdflib import RDF, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, FOAF, OWL, XSD
+
+from .iris import DCAT, SCHEMA, VOID, IRIs
+from .provenance import AGENDA_SOURCE, BuildInfo
+
+IANA = Namespace("https://www.iana.org/assignments/media-types/")
+CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
+SPARQL_PROTOCOL = URIRef("https://www.w3.org/TR/sparql11-protocol/")
+
+# file suffix -> media type
+MEDIA_TYPES: dict[str, str] = {
+    ".ttl": "text/turtle",
+    ".nt": "application/n-triples",
+    ".nq": "application/n-quads",
+    ".trig": "application/trig",
+    ".jsonld": "application/ld+json",
+    ".html": "text/html",
+}
+
+TITLE = "The GfD 2008 Tunis seminar on partnerships for e-government, as linked data"
+DESCRIPTION = (
+    "The agenda of the OECD Good Governance for Development (GfD) in Arab Countries 6th High "
+    "Level Seminar on Partnerships and Frameworks for Collaboration on E-Government (Tunis, "
+    "27-28 May 2008): its sessions, talks, chairs, moderators and speakers, their "
+    "organisations and countries, the questions put to the floor, the background documents, "
+    "the venues and the contacts' roles, with what each talk says about public-private "
+    "partnerships and public-public collaboration."
+)
+
+
+def _slug(iris: IRIs, term: URIRef) -> str:
+    for prefix, ns in iris.prefixes().items():
+        if str(term).startswith(str(ns)):
+            return f"{prefix}-{str(term)[len(str(ns)):]}"
+    return str(term).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+def void_graph(graphs: Mapping[str, Graph], dumps: Mapping[str, int], iris: IRIs,
+               info: BuildInfo, data_graph: str = "data") -> Graph:
+    """``graphs``: the published named graphs by name; ``dumps``: file name -> byte size."""
+    g = Graph()
+    ds = iris.mint("dataset", "gfd-kg")
+    publisher = iris.mint("agent", "gfd-kg-project")
+    endpoint = URIRef(iris.base + "sparql")
+
+    g.add((ds, RDF.type, VOID.Dataset))
+    g.add((ds, RDF.type, DCAT.Dataset))
+    g.add((ds, DCTERMS.title, Literal(TITLE, lang="en")))
+    g.add((ds, DCTERMS.description, Literal(DESCRIPTION, lang="en")))
+    g.add((ds, DCTERMS.license, CC_BY))
+    g.add((ds, DCTERMS.publisher, publisher))
+    g.add((ds, DCTERMS.creator, publisher))
+    g.add((ds, DCTERMS.source, iris.source(AGENDA_SOURCE)))
+    g.add((ds, DCTERMS.spatial, iris.mint("place", "tunis")))
+    g.add((ds, DCAT.keyword, Literal("e-government", lang="en")))
+    g.add((ds, DCAT.keyword, Literal("public-private partnership", lang="en")))
+    g.add((ds, DCAT.keyword, Literal("OECD", lang="en")))
+    g.add((ds, DCAT.version, Literal(info.version)))
+    g.add((ds, OWL.versionInfo, Literal(info.version)))
+    if info.time is not None:
+        g.add((ds, DCTERMS.created, Literal(info.time.date().isoformat(), datatype=XSD.date)))
+    g.add((ds, VOID.uriSpace, Literal(iris.base)))
+    g.add((ds, VOID.sparqlEndpoint, endpoint))
+    for example in ("event/gfd-2008-tunis", "event/gfd-2008-tunis/session-2",
+                    "person/khedija-zammouri", "organization/oecd", "country/tunisia"):
+        g.add((ds, VOID.exampleResource, URIRef(iris.base + example)))
+    g.add((publisher, RDF.type, FOAF.Organization))
+    g.add((publisher, FOAF.name, Literal("gfd-kg project")))
+
+    data = graphs[data_graph]
+    g.add((ds, VOID.triples, Literal(sum(len(x) for x in graphs.values()),
+                                     datatype=XSD.integer)))
+    vocabularies = set()
+    for name, graph in sorted(graphs.items()):
+        subset = iris.mint("dataset", f"gfd-kg/{name}")
+        g.add((ds, VOID.subset, subset))
+        g.add((subset, RDF.type, VOID.Dataset))
+        g.add((subset, DCTERMS.title, Literal(f"{name} graph", lang="en")))
+        g.add((subset, SCHEMA.identifier, iris.graph(name)))
+        g.add((subset, VOID.triples, Literal(len(graph), datatype=XSD.integer)))
+    classes = Counter(o for _s, o in data.subject_objects(RDF.type))
+    for cls, n in sorted(classes.items()):
+        part = iris.mint("dataset", f"gfd-kg/{data_graph}/class/{_slug(iris, cls)}")
+        g.add((ds, VOID.classPartition, part))
+        g.add((part, VOID["class"], cls))
+        g.add((part, VOID.entities, Literal(n, datatype=XSD.integer)))
+    properties = Counter(p for p in data.predicates())
+    for prop, n in sorted(properties.items()):
+        part = iris.mint("dataset", f"gfd-kg/{data_graph}/property/{_slug(iris, prop)}")
+        g.add((ds, VOID.propertyPartition, part))
+        g.add((part, VOID.property, prop))
+        g.add((part, VOID.triples, Literal(n, datatype=XSD.integer)))
+    for term in list(classes) + list(properties):
+        for prefix, ns in iris.prefixes().items():
+            if str(term).startswith(str(ns)) and prefix not in ("rdf",):
+                vocabularies.add(URIRef(str(ns)))
+    for vocab in sorted(vocabularies):
+        g.add((ds, VOID.vocabulary, vocab))
+
+    for name, size in sorted(dumps.items()):
+        suffix = "." + name.rsplit(".", 1)[-1]
+        dist = iris.mint("dataset", f"gfd-kg/distribution/{name}")
+        url = URIRef(f"{iris.base}download/{name}")
+        g.add((ds, DCAT.distribution, dist))
+        if suffix in (".ttl", ".nt", ".nq", ".trig", ".jsonld") and name.startswith("gfd."):
+            g.add((ds, VOID.dataDump, url))
+        g.add((dist, RDF.type, DCAT.Distribution))
+        g.add((dist, DCTERMS.title, Literal(name)))
+        g.add((dist, DCAT.downloadURL, url))
+        g.add((dist, DCAT.mediaType, IANA[MEDIA_TYPES[suffix]]))
+        g.add((dist, DCAT.byteSize, Literal(size, datatype=XSD.nonNegativeInteger)))
+        g.add((dist, DCTERMS.license, CC_BY))
+
+    g.add((endpoint, RDF.type, DCAT.DataService))
+    g.add((endpoint, DCTERMS.title, Literal("SPARQL endpoint of gfd-kg", lang="en")))
+    g.add((endpoint, DCAT.endpointURL, endpoint))
+    g.add((endpoint, DCAT.servesDataset, ds))
+    g.add((endpoint, DCTERMS.conformsTo, SPARQL_PROTOCOL))
+    return g
