@@ -1,6 +1,7 @@
 """``gfd-kg``: a thin command line over the library. Exit codes: 0 success, 1 the graph
-does not conform to the shapes, 2 bad input (records, agenda, corrections, files,
-options), 3 the output cannot be written."""
+does not conform to the shapes, 2 bad input (records, agenda, corrections, files, queries,
+options), 3 the output cannot be written, 4 the SPARQL endpoint is down or answers an
+error."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from .build import ValidationFailed, build
 from .errors import GfdError, OutputError
 from .iris import IRIs
 from .settings import SETTINGS
+from .query import (EndpointError, QueryError, graph_result, load_dataset, load_query,
+                    parse_bindings, select, select_remote)
 from .validate import validate
 
-EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
+EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_OUTPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
+FORMATS = ("table", "csv", "json", "turtle")
 
 
 def _add_flag(parser: argparse.ArgumentParser, name: str) -> None:
@@ -29,8 +33,10 @@ def _add_flag(parser: argparse.ArgumentParser, name: str) -> None:
 def _add_setting(parser: argparse.ArgumentParser, name: str) -> None:
     s = SETTINGS[name]
     default = os.environ.get(s.env, s.default) if s.env else s.default
+    dest = name
     env = f" Environment: {s.env}." if s.env else ""
-    parser.add_argument(f"--{name}", default=default, help=f"{s.help}{env} Default: {s.default}")
+    parser.add_argument(f"--{name.replace('_', '-')}", dest=dest, default=default,
+                        help=f"{s.help}{env} Default: {s.default or 'none'}")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -47,6 +53,7 @@ def make_parser() -> argparse.ArgumentParser:
     _add_setting(p, "data")
     _add_setting(p, "base")
     _add_flag(p, "include_personal_contacts")
+    _add_setting(p, "build_time")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser(
@@ -59,13 +66,34 @@ def make_parser() -> argparse.ArgumentParser:
     _add_setting(p, "out")
     _add_setting(p, "base")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "query", help="Run a SPARQL query over the built graph or an endpoint.",
+        description="Run a SPARQL query (a .rq file, e.g. queries/people-roles.rq, or the "
+                    "query text) over the built graph (dist/gfd.trig: data, ontology, "
+                    "inferred and provenance graphs, the default graph their union) or, "
+                    "with --endpoint, over any SPARQL endpoint.")
+    p.add_argument("query", metavar="QUERY", help="A .rq file or the text of a query.")
+    p.add_argument("--format", choices=FORMATS, default="table",
+                   help="table (aligned text), csv or json (SPARQL 1.1 results formats) for "
+                        "SELECT and ASK; turtle for CONSTRUCT and DESCRIBE. Default: table")
+    p.add_argument("--bind", action="append", default=[], metavar="NAME=VALUE",
+                   help="Bind ?NAME to VALUE (an IRI when it is <...> or starts with http(s)://, "
+                        "else a plain literal), as a VALUES clause. Repeatable.")
+    p.add_argument("--endpoint", metavar="URL",
+                   help="Query this SPARQL endpoint (SPARQL 1.1 Protocol) instead of the build.")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="Seconds to wait for the endpoint. Default: 30")
+    _add_setting(p, "out")
+    p.set_defaults(func=cmd_query)
     return parser
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     iris = IRIs(args.base)
     build(Path(args.data), Path(args.out), iris, progress=lambda line: print(line, flush=True),
-          include_personal_contacts=args.include_personal_contacts)
+          include_personal_contacts=args.include_personal_contacts,
+          time_of_build=args.build_time or None)
     print(f"built     {Path(args.out) / 'gfd.ttl'}")
     return EXIT_OK
 
@@ -81,11 +109,40 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.conforms else EXIT_INVALID
 
 
+def cmd_query(args: argparse.Namespace) -> int:
+    path = Path(args.query)
+    if args.query.endswith(".rq") or (path.suffix == "" and path.is_file()):
+        text = load_query(path).text
+    else:
+        text = args.query
+    bindings = parse_bindings(args.bind)
+    if args.endpoint:
+        if args.format == "turtle":
+            raise QueryError("--format turtle is not available with --endpoint")
+        table = select_remote(args.endpoint, text, bindings, timeout=args.timeout)
+    else:
+        dataset = load_dataset([Path(args.out) / "gfd.trig"])
+        if args.format == "turtle":
+            sys.stdout.write(graph_result(dataset, text, bindings).serialize(format="turtle"))
+            return EXIT_OK
+        table = select(dataset, text, bindings)
+    if args.format == "csv":
+        sys.stdout.write(table.csv())
+    elif args.format == "json":
+        print(table.json())
+    else:
+        print(table.text())
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except EndpointError as e:
+        print(f"gfd-kg: error: {e}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except ValidationFailed as e:
         print(f"gfd-kg: {e}", file=sys.stderr)
         return EXIT_INVALID

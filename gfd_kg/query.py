@@ -1,19 +1,36 @@
 """SPARQL queries kept as files in ``queries/``: each starts with ``# title:`` and a few
-comment lines saying why a researcher asks it. Runs them over an rdflib graph with
-values bound safely (as RDF terms, never pasted into the query text)."""
+comment lines saying why a researcher asks it.
+
+Queries run over the built graph (an rdflib dataset whose default graph is the union of
+its named graphs) or over any SPARQL endpoint (SPARQLWrapper). Parameters are bound
+safely: a value becomes an RDF term, written with its own escaping into a trailing
+``VALUES`` clause; it is never pasted into the query text as the user typed it."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Graph, Literal, URIRef
-from rdflib.query import Result
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.term import Node
 
-from .errors import SourceError
+from .errors import GfdError, SourceError
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IRI_RE = re.compile(r'^[^\s<>"{}|\\^`]+$')
+
+
+class QueryError(GfdError):
+    """A query that cannot be run as given: bad syntax, bad parameter."""
+
+
+class EndpointError(GfdError):
+    """The endpoint is down, too slow, or answered with an error."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +46,10 @@ class QueryFile:
 
 
 def load_query(path: Path) -> QueryFile:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SourceError(f"{path}: cannot read the query ({e.strerror})") from e
     comments = []
     for line in text.splitlines():
         if not line.startswith("#"):
@@ -44,36 +64,207 @@ def load_query(path: Path) -> QueryFile:
 
 @dataclass(frozen=True)
 class Table:
-    """A SELECT result as plain strings, in the query's order."""
+    """A SELECT or ASK result as plain strings, in the query's order."""
 
     variables: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    terms: tuple[tuple[Node | None, ...], ...] = ()
+    boolean: bool | None = None
 
     def csv(self) -> str:
+        """SPARQL 1.1 Query Results CSV."""
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\r\n")
-        w.writerow(self.variables)
-        w.writerows(self.rows)
+        if self.boolean is not None:
+            w.writerow(["_askResult"])
+            w.writerow(["true" if self.boolean else "false"])
+        else:
+            w.writerow(self.variables)
+            w.writerows(self.rows)
         return out.getvalue()
+
+    def json(self) -> str:
+        """SPARQL 1.1 Query Results JSON."""
+        if self.boolean is not None:
+            return json.dumps({"head": {}, "boolean": self.boolean}, indent=1)
+        bindings = []
+        for row in self.terms:
+            b = {}
+            for var, t in zip(self.variables, row):
+                if t is not None:
+                    b[var] = _json_term(t)
+            bindings.append(b)
+        return json.dumps({"head": {"vars": list(self.variables)},
+                           "results": {"bindings": bindings}}, indent=1, ensure_ascii=False)
+
+    def text(self) -> str:
+        """An aligned table for the terminal."""
+        if self.boolean is not None:
+            return "true" if self.boolean else "false"
+        widths = [len(v) for v in self.variables]
+        for row in self.rows:
+            widths = [max(w, len(c)) for w, c in zip(widths, row)]
+        line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+        out = [line(self.variables), line(["-" * w for w in widths])]
+        out += [line(r) for r in self.rows]
+        out.append(f"({len(self.rows)} row{'s' if len(self.rows) != 1 else ''})")
+        return "\n".join(out)
+
+
+def _json_term(t: Node) -> dict:
+    if isinstance(t, URIRef):
+        return {"type": "uri", "value": str(t)}
+    if isinstance(t, BNode):
+        return {"type": "bnode", "value": str(t)}
+    assert isinstance(t, Literal)
+    d = {"type": "literal", "value": str(t)}
+    if t.language:
+        d["xml:lang"] = t.language
+    elif t.datatype is not None:
+        d["datatype"] = str(t.datatype)
+    return d
 
 
 def _text(node: Node | None) -> str:
     return "" if node is None else str(node)
 
 
-def select(graph: Graph, query: str, bindings: dict[str, Node] | None = None) -> Table:
-    """Run a SELECT query; ``bindings`` pre-bind variables to RDF terms."""
-    result: Result = graph.query(query, initBindings=bindings or {})
-    variables = tuple(str(v) for v in result.vars or ())
-    rows = tuple(tuple(_text(row[v]) for v in result.vars or ()) for row in result)
-    return Table(variables, rows)
-
-
 def term(value: str) -> Node:
-    """A command-line value as an RDF term: <...> or an absolute http(s) IRI is an IRI,
-    anything else a plain literal."""
-    if value.startswith("<") and value.endswith(">"):
-        return URIRef(value[1:-1])
-    if value.startswith(("http://", "https://")):
+    """A command-line value as an RDF term: ``<...>`` or an absolute http(s) IRI is an
+    IRI, anything else a plain literal."""
+    iri = value[1:-1] if value.startswith("<") and value.endswith(">") else value
+    if iri != value or iri.startswith(("http://", "https://")):
+        if not _IRI_RE.match(iri):
+            raise QueryError(f"{value!r} is not a valid IRI")
+        return URIRef(iri)
+    return Literal(value)
+
+
+def parse_bindings(pairs: list[str]) -> dict[str, Node]:
+    """``["person=https://..."]`` -> ``{"person": URIRef(...)}``."""
+    out: dict[str, Node] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().lstrip("?$")
+        if not sep or not _NAME_RE.match(name):
+            raise QueryError(f"--bind {pair!r}: write name=value, e.g. "
+                             "person=https://w3id.org/gfd-kg/person/khedija-zammouri")
+        out[name] = term(value)
+    return out
+
+
+def with_bindings(query: str, bindings: dict[str, Node]) -> str:
+    """The query with a trailing ``VALUES`` clause binding the given variables."""
+    if not bindings:
+        return query
+    names = sorted(bindings)
+    values = " ".join(bindings[n].n3() for n in names)
+    return f"{query.rstrip()}\nVALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }}\n"
+
+
+def check_syntax(query: str) -> None:
+    try:
+        parseQuery(query)
+    except Exception as e:  # pyparsing's ParseException and friends
+        raise QueryError(f"the query does not parse: {e}") from e
+
+
+def select(graph: Graph | Dataset, query: str, bindings: dict[str, Node] | None = None) -> Table:
+    """Run a SELECT or ASK query over an rdflib graph."""
+    text = with_bindings(query, bindings or {})
+    check_syntax(text)
+    result = graph.query(text)
+    if result.type == "ASK":
+        return Table((), (), (), bool(result.askAnswer))
+    if result.type != "SELECT":
+        raise QueryError("only SELECT and ASK queries give a table; "
+                         "use --format turtle for CONSTRUCT and DESCRIBE")
+    variables = tuple(str(v) for v in result.vars or ())
+    terms = tuple(tuple(row[v] for v in result.vars or ()) for row in result)
+    rows = tuple(tuple(_text(t) for t in row) for row in terms)
+    return Table(variables, rows, terms)
+
+
+def graph_result(graph: Graph | Dataset, query: str, bindings: dict[str, Node] | None = None) -> Graph:
+    """Run a CONSTRUCT or DESCRIBE query; its graph."""
+    text = with_bindings(query, bindings or {})
+    check_syntax(text)
+    result = graph.query(text)
+    if result.type not in ("CONSTRUCT", "DESCRIBE"):
+        raise QueryError("--format turtle is for CONSTRUCT and DESCRIBE queries")
+    assert result.graph is not None
+    return result.graph
+
+
+def load_dataset(paths: list[Path]) -> Dataset:
+    """The built graph: TriG / N-Quads / Turtle files in one dataset whose default graph
+    is the union of its named graphs."""
+    ds = Dataset(default_union=True)
+    for path in paths:
+        if not path.is_file():
+            raise SourceError(f"{path}: no such file (run `gfd-kg build` first)")
+        fmt = {".trig": "trig", ".nq": "nquads", ".ttl": "turtle", ".nt": "nt",
+               ".jsonld": "json-ld"}.get(path.suffix)
+        if fmt is None:
+            raise SourceError(f"{path}: unknown RDF format")
+        try:
+            if fmt in ("trig", "nquads"):
+                ds.parse(path, format=fmt)
+            else:
+                ds.graph(URIRef(path.absolute().as_uri())).parse(path, format=fmt)
+        except Exception as e:  # rdflib raises several unrelated types for bad syntax
+            raise SourceError(f"{path}: cannot be parsed as {fmt}: {e}") from e
+    return ds
+
+
+def select_remote(endpoint: str, query: str, bindings: dict[str, Node] | None = None,
+                  timeout: float = 30.0) -> Table:
+    """Run a SELECT or ASK query at a SPARQL endpoint with SPARQLWrapper."""
+    from urllib.error import HTTPError, URLError
+
+    from SPARQLWrapper import JSON, POST, SPARQLWrapper
+    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+    text = with_bindings(query, bindings or {})
+    check_syntax(text)
+    client = SPARQLWrapper(endpoint)
+    client.setQuery(text)
+    client.setMethod(POST)
+    client.setReturnFormat(JSON)
+    client.setTimeout(int(max(1, timeout)))
+    try:
+        doc = client.query().convert()
+    except SPARQLWrapperException as e:
+        raise EndpointError(f"{endpoint} answered with an error: {str(e).strip()}") from e
+    except HTTPError as e:
+        raise EndpointError(f"{endpoint} answered HTTP {e.code} {e.reason}") from e
+    except (URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise EndpointError(f"{endpoint} cannot be reached ({reason}); "
+                            "is the server running and the URL right?") from e
+    except ValueError as e:
+        raise EndpointError(f"{endpoint} did not answer with SPARQL JSON results: {e}") from e
+    if not isinstance(doc, dict):
+        raise EndpointError(f"{endpoint} did not answer with SPARQL JSON results")
+    if "boolean" in doc:
+        return Table((), (), (), bool(doc["boolean"]))
+    variables = tuple(doc.get("head", {}).get("vars", []))
+    terms = tuple(tuple(_from_json(b.get(v)) for v in variables)
+                  for b in doc.get("results", {}).get("bindings", []))
+    rows = tuple(tuple(_text(t) for t in row) for row in terms)
+    return Table(variables, rows, terms)
+
+
+def _from_json(t: dict | None) -> Node | None:
+    if t is None:
+        return None
+    kind, value = t.get("type"), t.get("value", "")
+    if kind == "uri":
         return URIRef(value)
+    if kind == "bnode":
+        return BNode(value)
+    if "xml:lang" in t:
+        return Literal(value, lang=t["xml:lang"])
+    if "datatype" in t:
+        return Literal(value, datatype=URIRef(t["datatype"]))
     return Literal(value)

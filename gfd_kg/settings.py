@@ -29,6 +29,10 @@ SETTINGS: dict[str, Setting] = {
                 "Folder with the agenda text (source/), corrections.yaml and the record "
                 "files (records/**/*.yaml)."),
         Setting("out", "dist", "Folder the build writes its files to."),
+        Setting("build_time", "",
+                "Time the provenance and the dataset description record for the build (ISO "
+                "8601). Without it: $SOURCE_DATE_EPOCH, else the time of the data's last git "
+                "commit, else none. Never the clock, so builds stay byte-identical."),
         Setting("include_personal_contacts", "off",
                 "Also write contacts.ttl: the telephone and fax numbers and e-mail addresses "
                 "of the named contacts. Off by default: they are personal data."),

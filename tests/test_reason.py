@@ -3,18 +3,11 @@ asserted, and the answers the ontology is meant to give."""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
 from rdflib import OWL, RDF, RDFS, Graph
 
 from gfd_kg.iris import SCHEMA
 from gfd_kg.model import DATA_GRAPH, INFERRED_GRAPH
-from gfd_kg.query import load_query, select
-from gfd_kg.settings import PROJECT_ROOT
-
-ANSWERS = sorted((Path(__file__).parent / "query-answers").glob("*.csv"))
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +15,6 @@ def graphs(reasoned, iris):
     data = reasoned.graph(DATA_GRAPH, iris)
     inferred = reasoned.graph(INFERRED_GRAPH, iris)
     return data, inferred, reasoned.ontology
-
-
-@pytest.fixture(scope="module")
-def union(graphs) -> Graph:
-    g = Graph()
-    for part in graphs:
-        for t in part:
-            g.add(t)
-    return g
 
 
 def test_inferred_graph_is_not_empty_and_copies_nothing(graphs):
@@ -107,18 +91,3 @@ def test_the_reasoned_graph_conforms(reasoned):
     assert reasoned.reports["asserted"].conforms
     assert reasoned.reports["reasoned"].conforms
     assert reasoned.reports["reasoned"].violations == []
-
-
-def _expected(path: Path) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = [tuple(r) for r in csv.reader(f)]
-    return rows[0], rows[1:]
-
-
-@pytest.mark.parametrize("answer", ANSWERS, ids=[p.stem for p in ANSWERS])
-def test_query_answers_match_the_agenda(answer, union):
-    query = load_query(PROJECT_ROOT / "queries" / f"{answer.stem}.rq")
-    header, rows = _expected(answer)
-    table = select(union, query.text)
-    assert table.variables == header
-    assert list(table.rows) == rows
