@@ -275,7 +275,7 @@ class GraphBuilder:
         self.text(s, SCHEMA.description, rec.get("description"), "en")
         if rec.get("number"):
             self.add(s, self.o.number,
-                     Literal(rec.get("number"), datatype=XSD.positiveInteger))
+                     Literal(rec.get("number"), datatype=XSD.integer))
         if rec.get("parent"):
             parent = self.ref("event", rec.get("parent"))
             self.add(s, SCHEMA.superEvent, parent)
@@ -347,7 +347,7 @@ class GraphBuilder:
             siblings.sort(key=_agenda_order)
             for n, rec in enumerate(siblings, start=1):
                 self.add(self.iri(rec), self.o.position,
-                         Literal(n, datatype=XSD.positiveInteger))
+                         Literal(n, datatype=XSD.integer))
 
     def question(self, rec: Record) -> None:
         s = self.iri(rec)
@@ -358,7 +358,7 @@ class GraphBuilder:
         self.add(event, self.o.discussionQuestion, s)
         siblings = [q for q in self.records.group("question") if q.get("event") == rec.get("event")]
         n = sorted(siblings, key=_agenda_order).index(rec) + 1
-        self.add(s, self.o.position, Literal(n, datatype=XSD.positiveInteger))
+        self.add(s, self.o.position, Literal(n, datatype=XSD.integer))
 
     def document(self, rec: Record) -> None:
         s = self.iri(rec)

@@ -75,7 +75,7 @@ def provenance_graph(origins: Mapping[URIRef, list[LineSpan]], subjects: set[URI
     g.add((source, RDFS.label, Literal("The agenda as published, in its OCR text", lang="en")))
     g.add((source, DCTERMS.format, Literal("text/plain")))
     g.add((source, o.sha256, Literal(agenda.sha256)))
-    g.add((source, o.lineCount, Literal(len(agenda.lines), datatype=XSD.positiveInteger)))
+    g.add((source, o.lineCount, Literal(len(agenda.lines), datatype=XSD.integer)))
     g.add((source, PROV.wasDerivedFrom, iris.mint("document", "gfd-2008-tunis/agenda")))
     g.add((corrections, RDF.type, PROV.Entity))
     g.add((corrections, RDFS.label,
@@ -107,8 +107,8 @@ def provenance_graph(origins: Mapping[URIRef, list[LineSpan]], subjects: set[URI
         span = iris.line_span(AGENDA_SOURCE, first, last)
         g.add((span, RDF.type, o.LineSpan))
         g.add((span, DCTERMS.isPartOf, source))
-        g.add((span, o.firstLine, Literal(first, datatype=XSD.positiveInteger)))
-        g.add((span, o.lastLine, Literal(last, datatype=XSD.positiveInteger)))
+        g.add((span, o.firstLine, Literal(first, datatype=XSD.integer)))
+        g.add((span, o.lastLine, Literal(last, datatype=XSD.integer)))
         text = [WITHHELD if n in personal else agenda.lines[n - 1]
                 for n in range(first, last + 1)]
         g.add((span, RDF.value, Literal("\n".join(text))))
@@ -120,7 +120,7 @@ def provenance_graph(origins: Mapping[URIRef, list[LineSpan]], subjects: set[URI
         per_line[c.line] = per_line.get(c.line, 0) + 1
         node = iris.source(f"{CORRECTIONS_SOURCE}/L{c.line}-{per_line[c.line]}")
         g.add((node, RDF.type, o.Correction))
-        g.add((node, o.line, Literal(c.line, datatype=XSD.positiveInteger)))
+        g.add((node, o.line, Literal(c.line, datatype=XSD.integer)))
         texts = private if c.line in personal else g
         texts.add((node, o.originalText, Literal(c.original)))
         texts.add((node, o.correctedText, Literal(c.corrected)))
