@@ -33,6 +33,15 @@ SETTINGS: dict[str, Setting] = {
                 "Time the provenance and the dataset description record for the build (ISO "
                 "8601). Without it: $SOURCE_DATE_EPOCH, else the time of the data's last git "
                 "commit, else none. Never the clock, so builds stay byte-identical."),
+        Setting("host", "127.0.0.1", "Address the server listens on."),
+        Setting("port", "8000", "Port the server listens on."),
+        Setting("timeout", "5", "Seconds a SPARQL query may run before it is stopped (503)."),
+        Setting("max_rows", "10000",
+                "Rows (or triples) a query result may have; a larger result gets 413."),
+        Setting("max_query_bytes", "100000", "Bytes a query's text may have; more gets 413."),
+        Setting("workers", "2", "Queries that run at once, each in its own process."),
+        Setting("max_waiting", "16",
+                "Queries that may wait for a free worker; more at once get 503."),
         Setting("include_personal_contacts", "off",
                 "Also write contacts.ttl: the telephone and fax numbers and e-mail addresses "
                 "of the named contacts. Off by default: they are personal data."),

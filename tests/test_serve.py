@@ -1,0 +1,277 @@
+"""`gfd-kg serve` as clients use it, over real HTTP on 127.0.0.1: the SPARQL endpoint's
+negotiation, limits and refusals, and every IRI of the dataset dereferenced."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.compare import isomorphic
+
+from gfd_kg.model import DATA_GRAPH
+from tests.server import build_dist, running_server
+
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+SIMPLE = "ASK { ?s a <https://w3id.org/gfd-kg/ontology/Seminar> }"
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory) -> Path:
+    return build_dist(tmp_path_factory.mktemp("serve") / "dist")
+
+
+@pytest.fixture(scope="module")
+def server(dist):
+    with running_server("--out", str(dist), "--timeout", "2", "--max-rows", "1000",
+                        "--max-query-bytes", "20000") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    with httpx.Client(base_url=server, timeout=30) as c:
+        yield c
+
+
+# -- the endpoint ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("accept,media", [
+    ("application/sparql-results+json", "application/sparql-results+json"),
+    ("application/sparql-results+xml", "application/sparql-results+xml"),
+    ("text/csv", "text/csv"),
+    ("text/tab-separated-values", "text/tab-separated-values"),
+    ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "application/sparql-results+xml"),
+    ("*/*", "application/sparql-results+json"),
+])
+def test_select_results_are_negotiated(client, accept, media):
+    q = "SELECT ?name WHERE { ?p a <http://schema.org/Person> ; <http://schema.org/name> ?name } ORDER BY ?name LIMIT 3"
+    r = client.get("/sparql", params={"query": q}, headers={"Accept": accept})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].split(";")[0] == media
+    assert "Abdel Razak Henni" in r.text
+    assert "Accept" in r.headers.get("vary", "")
+
+
+@pytest.mark.parametrize("accept,media,fmt", [
+    ("text/turtle", "text/turtle", "turtle"),
+    ("application/n-triples", "application/n-triples", "nt"),
+    ("application/ld+json", "application/ld+json", "json-ld"),
+    ("application/rdf+xml", "application/rdf+xml", "xml"),
+])
+def test_construct_results_are_negotiated(client, accept, media, fmt):
+    q = ("CONSTRUCT { ?p <http://schema.org/name> ?n } WHERE { ?p a <http://schema.org/Person> ; "
+         "<http://schema.org/name> ?n }")
+    r = client.post("/sparql", content=q, headers={"Content-Type": "application/sparql-query",
+                                                     "Accept": accept})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].split(";")[0] == media
+    g = Graph().parse(data=r.content, format=fmt)
+    assert len(g) == 32
+
+
+def test_query_by_post_form_and_direct_agree(client):
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://schema.org/Person> }"
+    a = client.post("/sparql", data={"query": q}, headers={"Accept": "application/sparql-results+json"})
+    b = client.post("/sparql", content=q, headers={"Content-Type": "application/sparql-query",
+                                                     "Accept": "application/sparql-results+json"})
+    c = client.get("/sparql", params={"query": q}, headers={"Accept": "application/sparql-results+json"})
+    values = [r.json()["results"]["bindings"][0]["n"]["value"] for r in (a, b, c)]
+    assert values == ["32", "32", "32"]
+
+
+def test_default_graph_uri_selects_the_graph(client):
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    data = client.get("/sparql", params={"query": q, "default-graph-uri":
+                                         "https://w3id.org/gfd-kg/graph/data"},
+                      headers={"Accept": "application/sparql-results+json"})
+    every = client.get("/sparql", params={"query": q}, headers={"Accept": "application/sparql-results+json"})
+    n_data = int(data.json()["results"]["bindings"][0]["n"]["value"])
+    n_all = int(every.json()["results"]["bindings"][0]["n"]["value"])
+    assert 1000 < n_data < n_all
+
+
+def test_malformed_query_gets_400_with_the_parser_message(client):
+    r = client.get("/sparql", params={"query": "SELECT ?x WHERE { ?x ?y "})
+    assert r.status_code == 400
+    assert "does not parse" in r.text
+
+
+@pytest.mark.parametrize("how", ["form", "direct", "get"])
+def test_updates_are_refused_and_change_nothing(client, how):
+    update = "INSERT DATA { <urn:x> <urn:y> <urn:z> }"
+    if how == "form":
+        r = client.post("/sparql", data={"update": update})
+    elif how == "direct":
+        r = client.post("/sparql", content=update, headers={"Content-Type": "application/sparql-update"})
+    else:
+        r = client.get("/sparql", params={"update": update})
+    assert 400 <= r.status_code < 500
+    assert "read-only" in r.text
+    ask = client.get("/sparql", params={"query": "ASK { <urn:x> ?p ?o }"},
+                     headers={"Accept": "application/sparql-results+json"})
+    assert ask.json()["boolean"] is False
+
+
+def test_service_description_at_sparql_without_query(client):
+    r = client.get("/sparql", headers={"Accept": "text/turtle"})
+    assert r.status_code == 200
+    g = Graph().parse(data=r.text, format="turtle")
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    assert (None, URIRef(sd + "endpoint"), None) in g
+    names = {str(o) for o in g.objects(None, URIRef(sd + "name"))}
+    assert "https://w3id.org/gfd-kg/graph/data" in names
+
+
+def test_cors_for_browser_clients(client):
+    r = client.get("/sparql", params={"query": SIMPLE}, headers={"Origin": "https://example.org"})
+    assert r.headers.get("access-control-allow-origin") == "*"
+    pre = client.options("/sparql", headers={"Origin": "https://example.org",
+                                             "Access-Control-Request-Method": "POST",
+                                             "Access-Control-Request-Headers": "content-type"})
+    assert pre.status_code == 200
+    assert "POST" in pre.headers.get("access-control-allow-methods", "")
+
+
+def test_a_runaway_query_is_stopped_while_a_simple_one_is_answered(server):
+    """The runaway query is stopped at the 2 s limit with a clear error; a query sent while
+    it runs is answered in well under a second."""
+    outcome: dict[str, object] = {}
+
+    def runaway() -> None:
+        started = time.monotonic()
+        with httpx.Client(base_url=server, timeout=60) as c:
+            r = c.get("/sparql", params={"query": RUNAWAY})
+        outcome["runaway"] = (r.status_code, r.text, time.monotonic() - started)
+
+    t = threading.Thread(target=runaway)
+    t.start()
+    time.sleep(0.3)  # let the runaway query reach the store first (not a readiness wait)
+    with httpx.Client(base_url=server, timeout=10) as c:
+        started = time.monotonic()
+        r = c.get("/sparql", params={"query": SIMPLE},
+                  headers={"Accept": "application/sparql-results+json"})
+        simple_time = time.monotonic() - started
+    t.join(timeout=60)
+    assert r.status_code == 200 and r.json()["boolean"] is True
+    assert simple_time < 1.0
+    status, text, took = outcome["runaway"]
+    assert status == 503
+    assert "stopped after 2 s" in text
+    assert took < 6
+    # and the endpoint still answers afterwards
+    with httpx.Client(base_url=server, timeout=10) as c:
+        assert c.get("/sparql", params={"query": SIMPLE}).status_code == 200
+
+
+def test_result_size_is_capped(client):
+    r = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+    assert r.status_code == 413
+    assert "more than 1000 rows" in r.text
+    ok = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 1000"})
+    assert ok.status_code == 200
+
+
+def test_query_size_is_capped(client):
+    big = "SELECT * WHERE { ?s ?p ?o } #" + "x" * 30_000
+    r = client.post("/sparql", content=big, headers={"Content-Type": "application/sparql-query"})
+    assert r.status_code == 413
+    assert "longer than 20000 bytes" in r.text
+
+
+# -- dereferencing -------------------------------------------------------------------------
+
+def _subjects(dist: Path) -> list[str]:
+    g = Graph().parse(dist / "gfd.ttl", format="turtle")
+    return sorted({str(s) for s in g.subjects() if isinstance(s, URIRef)})
+
+
+def test_every_subject_iri_dereferences_in_html_turtle_and_jsonld(client, dist):
+    base = "https://w3id.org/gfd-kg/"
+    data = Graph().parse(dist / "gfd.ttl", format="turtle")
+    subjects = _subjects(dist)
+    assert len(subjects) > 200
+    failures = []
+    for iri in subjects:
+        path = "/" + iri[len(base):]
+        html = client.get(path, headers={"Accept": "text/html"})
+        ttl = client.get(path, headers={"Accept": "text/turtle"})
+        jsonld = client.get(path + ".jsonld")
+        if html.status_code != 200 or "text/html" not in html.headers["content-type"]:
+            failures.append((iri, "html", html.status_code))
+            continue
+        if ttl.status_code != 200 or jsonld.status_code != 200:
+            failures.append((iri, "rdf", ttl.status_code, jsonld.status_code))
+            continue
+        got = Graph().parse(data=ttl.text, format="turtle")
+        # every asserted triple about the resource is in its description
+        missing = [t for t in data.triples((URIRef(iri), None, None)) if t not in got]
+        if missing:
+            failures.append((iri, "missing", missing[:2]))
+        if not isomorphic(Graph().parse(data=jsonld.text, format="json-ld"), got):
+            failures.append((iri, "jsonld differs"))
+    assert failures == []
+
+
+@pytest.mark.parametrize("how,media", [
+    ({"headers": {"Accept": "text/turtle;q=0.9, application/ld+json"}}, "application/ld+json"),
+    ({"headers": {"Accept": "application/n-triples"}}, "application/n-triples"),
+    ({"headers": {"Accept": "text/html;q=0.1, text/turtle;q=0.2"}}, "text/turtle"),
+    ({"params": {"format": "nt"}}, "application/n-triples"),
+    ({"suffix": ".ttl"}, "text/turtle"),
+    ({"suffix": ".html"}, "text/html"),
+])
+def test_resource_negotiation(client, how, media):
+    path = "/person/khedija-zammouri" + how.get("suffix", "")
+    r = client.get(path, headers=how.get("headers"), params=how.get("params"))
+    assert r.status_code == 200
+    assert r.headers["content-type"].split(";")[0] == media
+    assert "Khedija Zammouri" in r.text
+
+
+@pytest.mark.parametrize("accept", ["text/html", "text/turtle", "application/ld+json"])
+def test_unknown_iri_is_404_in_the_asked_format(client, accept):
+    r = client.get("/person/nobody-at-all", headers={"Accept": accept})
+    assert r.status_code == 404
+    assert r.headers["content-type"].split(";")[0] == accept
+
+
+def test_ontology_terms_dereference(client):
+    r = client.get("/ontology/PublicPrivatePartnership", headers={"Accept": "text/turtle"})
+    assert r.status_code == 200
+    g = Graph().parse(data=r.text, format="turtle")
+    labels = {str(o) for o in g.objects(None, URIRef("http://www.w3.org/2000/01/rdf-schema#label"))}
+    assert "Partenariat public-privé" in labels or any("public-priv" in label for label in labels)
+    docs = client.get("/ontology/", headers={"Accept": "text/html"})
+    assert docs.status_code == 200 and 'id="PublicPrivatePartnership"' in docs.text
+
+
+def test_void_and_downloads(client, dist):
+    r = client.get("/.well-known/void", headers={"Accept": "text/turtle"})
+    assert r.status_code == 200
+    assert "http://rdfs.org/ns/void#" in r.text
+    for name in ("gfd.ttl", "gfd.trig", "SHA256SUMS"):
+        d = client.get(f"/download/{name}")
+        assert d.status_code == 200
+        assert d.content == (dist / name).read_bytes()
+
+
+@pytest.mark.parametrize("path", ["/download/../pyproject.toml", "/download/%2e%2e/pyproject.toml",
+                                  "/download/..%2fpyproject.toml", "/download//etc/passwd",
+                                  "/download/embed/../../gfd.ttl"])
+def test_downloads_serve_nothing_outside_the_published_files(client, path):
+    r = client.get(path)
+    assert r.status_code == 404
+    assert "[project]" not in r.text and "root:" not in r.text
+
+
+def test_landing_page_links_downloads_and_examples(client):
+    r = client.get("/", headers={"Accept": "text/html"})
+    assert r.status_code == 200
+    assert "/download/gfd.ttl" in r.text and "/sparql?query=" in r.text
+    assert "CC BY 4.0" in r.text
