@@ -1,0 +1,837 @@
+"""The server's web pages as pure functions: plain data in, one HTML string out.
+
+Written like docs.py: standard library and rdflib, no template engine, no JavaScript, one
+small inline stylesheet. Every text taken from the data or the request goes through
+``html.escape``; only http(s) IRIs become links (a ``javascript:`` IRI in a graph stays
+text); the one ``<script>`` a page may hold is a JSON-LD data block, whose text cannot
+close the element. Everything is sorted (programme order where the graph gives one:
+``gfdo:position`` or ``schema:startDate``, else by label), so the same input gives the
+same bytes.
+
+Pages: :func:`landing_page` (``/``), :func:`resource_page` (a dataset IRI),
+:func:`results_page` (``/sparql`` in a browser), :func:`error_page`; and the pieces the
+resource page uses that are of use on their own: :func:`timeline_svg` (the seminar's
+programme as a picture) and :func:`resource_embedding` (schema.org JSON-LD for a person,
+an organisation or a place).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, SKOS, XSD
+from rdflib.term import Node
+
+from .conneg import RESOURCE_TYPES
+from .iris import DEFAULT_BASE, KINDS, SCHEMA
+from .query import QueryFile, Table
+
+# --- the frame every page shares -------------------------------------------------------
+
+_STYLE = """
+body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;max-width:64rem;
+margin:0 auto;padding:0 1rem 4rem;color:#1b1b1b;background:#fff}
+header.site{border-bottom:2px solid #ccd;padding:.6rem 0;margin-bottom:1rem}
+header.site nav{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}
+header.site a{font-weight:600;text-decoration:none}
+h1{font-size:1.7rem;margin:1.2rem 0 .3rem}h2{margin-top:2.2rem;border-bottom:1px solid #ccd}
+a{color:#0645ad}code,pre,textarea{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,
+monospace;font-size:.9em}
+pre{background:#f6f6f8;border:1px solid #dde;padding:.6rem;overflow-x:auto;white-space:pre-wrap}
+.iri{margin:.1rem 0 .6rem;color:#555;word-break:break-all}
+.meta{color:#666;font-size:.8em;margin-left:.3em}
+table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.95em}
+th,td{border:1px solid #dde;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f0f0f5}th[scope=row]{width:11rem}td ul{margin:0;padding-left:1.1rem}
+td p{margin:0 0 .6rem}td p:last-child{margin-bottom:0}
+table.programme td:nth-child(-n+2){white-space:nowrap}
+textarea{width:100%;box-sizing:border-box;min-height:12rem}
+button{font-size:1rem;padding:.3rem 1.2rem;margin-top:.4rem}
+.error{border:2px solid #b00020;background:#fdecee;padding:.6rem;white-space:pre-wrap}
+.example{border:1px solid #dde;border-radius:4px;padding:.6rem 1rem;margin:.8rem 0}
+.example h3{margin:0 0 .3rem;font-size:1.1rem}.example p{margin:.2rem 0}
+svg.timeline{width:100%;height:auto;display:block;margin:.6rem 0}
+svg.timeline a:focus rect,svg.timeline a:hover rect{fill:#f0c040}
+""".strip()
+
+
+@dataclass(frozen=True)
+class Nav:
+    """The links of the common header. The server passes its own when its paths differ;
+    ``seminar`` is the page of the dataset's seminar (``href`` of its IRI)."""
+
+    home: str = "/"
+    seminar: str = "/event/gfd-2008-tunis"
+    sparql: str = "/sparql"
+    ontology: str = "/ontology/"
+    downloads: str = "/#downloads"
+
+
+NAV = Nav()
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+_SCHEME_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def _safe_href(href: str) -> str | None:
+    """A link target that is a path or an http(s) URL; None for ``javascript:`` and the
+    like, which must not become a link whatever the data says."""
+    m = _SCHEME_RE.match(href)
+    return href if m is None or m.group(1).lower() in ("http", "https") else None
+
+
+def _page(title: str, body: str, nav: Nav, head: str = "") -> str:
+    links = (("Home", nav.home), ("Seminar", nav.seminar), ("SPARQL", nav.sparql),
+             ("Ontology", nav.ontology), ("Downloads", nav.downloads))
+    menu = "\n".join(f'<a href="{_e(h)}">{_e(t)}</a>' for t, h in links)
+    return ("<!doctype html>\n"
+            '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            # no favicon: without this link a browser asks for /favicon.ico and logs a 404
+            '<link rel="icon" href="data:,">\n'
+            f"<title>{_e(title)}</title>\n{head}<style>\n{_STYLE}\n</style>\n</head>\n"
+            f'<body>\n<header class="site">\n<nav aria-label="Site">\n{menu}\n</nav>\n'
+            f"</header>\n<main>\n{body}</main>\n</body>\n</html>\n")
+
+
+def _paragraphs(text: str, lang: str | None = None) -> str:
+    """A long text as paragraphs: blank lines part them, single line breaks stay."""
+    attr = f' lang="{_e(lang)}"' if lang else ""
+    parts = [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return "".join(f"<p{attr}>" + "<br>\n".join(_e(line) for line in p.split("\n")) + "</p>\n"
+                   for p in parts)
+
+
+def _run_href(sparql_href: str, text: str) -> str:
+    return f"{sparql_href}?{urlencode({'query': text})}"
+
+
+def _query_form(sparql_href: str, query: str) -> str:
+    # The newline after <textarea> is eaten by the parser, so a query's own first line
+    # (even an empty one) survives.
+    return (f'<form action="{_e(sparql_href)}" method="get" class="query">\n'
+            '<label for="query">SPARQL query (SELECT or ASK for a table; CONSTRUCT and '
+            "DESCRIBE give RDF)</label>\n"
+            f'<textarea id="query" name="query" rows="12" spellcheck="false">\n{_e(query)}'
+            "</textarea>\n"
+            '<button type="submit" id="run-query">Run query</button>\n</form>\n')
+
+
+# --- the landing page ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Download:
+    name: str
+    size: int  # bytes
+    media_type: str
+    href: str
+
+
+@dataclass(frozen=True)
+class LandingInfo:
+    title: str
+    description: str
+    licence_href: str
+    licence_label: str
+    seminar_href: str
+    sparql_href: str
+    void_href: str
+    ontology_href: str
+    downloads: list[Download] = field(default_factory=list)
+    examples: list[QueryFile] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # {"people": 32, ...}, in order
+
+
+DEFAULT_QUERY = """PREFIX schema: <http://schema.org/>
+
+SELECT ?person ?name ?jobTitle WHERE {
+  ?person a schema:Person ;
+          schema:name ?name .
+  OPTIONAL { ?person schema:jobTitle ?jobTitle }
+}
+ORDER BY ?name
+"""
+
+
+def _size(n: int) -> str:
+    if n < 1000:
+        return f"{n} bytes"
+    for unit, scale in (("kB", 1000), ("MB", 1000**2), ("GB", 1000**3)):
+        if n < scale * 1000 or unit == "GB":
+            return f"{n / scale:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def landing_page(info: LandingInfo) -> str:
+    """What the dataset is, where to get it and how to query it."""
+    nav = Nav(seminar=info.seminar_href, sparql=info.sparql_href,
+              ontology=info.ontology_href)
+    counts = "".join(f"<li><strong>{_e(n)}</strong> {_e(what)}</li>\n"
+                     for what, n in info.counts.items())
+    body = [f"<h1>{_e(info.title)}</h1>\n", _paragraphs(info.description),
+            f'<p>Data licence: <a rel="license" href="{_e(info.licence_href)}">'
+            f"{_e(info.licence_label)}</a>.</p>\n",
+            '<ul class="links">\n'
+            f'<li><a href="{_e(info.seminar_href)}">The seminar and its programme</a></li>\n'
+            f'<li><a href="{_e(info.sparql_href)}">SPARQL endpoint</a></li>\n'
+            f'<li><a href="{_e(info.ontology_href)}">The ontology</a></li>\n'
+            f'<li><a href="{_e(info.void_href)}">Dataset description (VoID, DCAT)</a></li>\n'
+            "</ul>\n"]
+    if counts:
+        body.append(f'<h2 id="contents">What is in it</h2>\n<ul class="counts">\n{counts}</ul>\n')
+    rows = "".join(
+        f'<tr><td><a href="{_e(d.href)}">{_e(d.name)}</a></td>'
+        f'<td><data value="{d.size}">{_e(_size(d.size))}</data></td>'
+        f"<td><code>{_e(d.media_type)}</code></td></tr>\n" for d in info.downloads)
+    body.append('<h2 id="downloads">Downloads</h2>\n' + (
+        "<table>\n<thead><tr><th scope=\"col\">File</th><th scope=\"col\">Size</th>"
+        "<th scope=\"col\">Media type</th></tr></thead>\n"
+        f"<tbody>\n{rows}</tbody>\n</table>\n" if rows else "<p>None yet.</p>\n"))
+    body.append('<h2 id="ask">Ask your own</h2>\n' + _query_form(info.sparql_href,
+                                                                  DEFAULT_QUERY))
+    body.append('<h2 id="queries">Example queries</h2>\n'
+                "<p>Questions researchers ask of the seminar, each with the query that "
+                "answers it.</p>\n")
+    for q in info.examples:
+        body.append(
+            f'<section class="example" id="query-{_e(q.name)}">\n<h3>{_e(q.title)}</h3>\n'
+            + (f"<p>{_e(q.why)}</p>\n" if q.why else "")
+            + f'<p><a href="{_e(_run_href(info.sparql_href, q.text))}">Run this query</a></p>\n'
+            f"<details><summary>The query</summary>\n<pre><code>{_e(q.text)}</code></pre>\n"
+            "</details>\n</section>\n")
+    return _page(info.title, "".join(body), nav)
+
+
+# --- the SPARQL results page -----------------------------------------------------------
+
+def _local_href(iri: str, base: str) -> str | None:
+    """A dataset IRI's page on this server: the part after the base, as a path."""
+    if iri.startswith(base) and len(iri) > len(base):
+        return "/" + iri[len(base):]
+    return None
+
+
+def _literal(lit: Literal) -> str:
+    """A literal's text with its language or datatype shown discreetly."""
+    if lit.language:
+        return (f'<span lang="{_e(lit.language)}">{_e(lit)}</span>'
+                f'<span class="meta">@{_e(lit.language)}</span>')
+    if lit.datatype is not None and lit.datatype != XSD.string:
+        dt = str(lit.datatype)
+        dt = "xsd:" + dt[len(str(XSD)):] if dt.startswith(str(XSD)) else dt
+        text = _e(lit)
+        if lit.datatype in (XSD.dateTime, XSD.date):
+            text = f'<time datetime="{_e(lit)}">{text}</time>'
+        return f'{text}<span class="meta">{_e(dt)}</span>'
+    return _e(lit)
+
+
+def _cell(value: str, node: Node | None, base: str) -> str:
+    if isinstance(node, URIRef) or (node is None and value.startswith(base)):
+        local = _local_href(value, base)
+        if local is not None:
+            return f'<a href="{_e(local)}">{_e(value)}</a>'
+        if node is not None and value.startswith(("http://", "https://")):
+            return f'<a href="{_e(value)}">{_e(value)}</a>'
+        return f"<code>{_e(value)}</code>"
+    if isinstance(node, BNode):
+        return f"<code>_:{_e(value)}</code>"
+    if isinstance(node, Literal):
+        return _literal(node)
+    return _e(value)
+
+
+def results_page(query: str, table: Table | None, error: str | None,
+                 examples: Sequence[QueryFile], sparql_href: str, *,
+                 base: str = DEFAULT_BASE, nav: Nav | None = None) -> str:
+    """The query form with the query, then the error or the result table."""
+    nav = nav or Nav(sparql=sparql_href)
+    body = ["<h1>SPARQL query</h1>\n", _query_form(sparql_href, query)]
+    if error is not None:
+        body.append('<h2 id="answer">Error</h2>\n'
+                    f'<p class="error" role="alert">{_e(error)}</p>\n')
+    elif table is not None and table.boolean is not None:
+        body.append('<h2 id="answer">Answer</h2>\n<p id="results" class="boolean">'
+                    f"<strong>{'true' if table.boolean else 'false'}</strong></p>\n")
+    elif table is not None:
+        terms = table.terms if len(table.terms) == len(table.rows) else ()
+        head = "".join(f'<th scope="col">?{_e(v)}</th>' for v in table.variables)
+        rows = []
+        for i, row in enumerate(table.rows):
+            nodes = terms[i] if terms else (None,) * len(row)
+            rows.append("<tr>" + "".join(
+                f"<td>{_cell(v, n, base) if (v or n is not None) else ''}</td>"
+                for v, n in zip(row, nodes)) + "</tr>\n")
+        n = len(table.rows)
+        body.append(f'<h2 id="answer">Results</h2>\n<p>{n} row{"" if n == 1 else "s"}.</p>\n'
+                    f'<table id="results">\n<thead><tr>{head}</tr></thead>\n'
+                    f"<tbody>\n{''.join(rows)}</tbody>\n</table>\n")
+    if examples:
+        items = "".join(f'<li><a href="{_e(_run_href(sparql_href, q.text))}">{_e(q.title)}'
+                        "</a></li>\n" for q in examples)
+        body.append(f'<h2 id="examples">Example queries</h2>\n<ul>\n{items}</ul>\n')
+    return _page("SPARQL query", "".join(body), nav)
+
+
+# --- the error page -----------------------------------------------------------------
+
+_REASONS = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            406: "Not Acceptable", 413: "Content Too Large", 500: "Internal Server Error",
+            503: "Service Unavailable"}
+
+
+def error_page(status: int, title: str, message: str, *, nav: Nav = NAV) -> str:
+    """A 404, 400 or 503 as a page a person can read, with the way back."""
+    reason = _REASONS.get(status, "Error")
+    body = (f"<h1>{_e(title)}</h1>\n<p class=\"status\">HTTP {status} {_e(reason)}</p>\n"
+            f'<div class="error">{_paragraphs(message)}</div>\n'
+            f'<p><a href="{_e(nav.home)}">Back to the start page</a></p>\n')
+    return _page(f"{status} {title}", body, nav)
+
+
+# --- the timeline picture -----------------------------------------------------------
+
+_DATETIME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})")
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+# geometry of the picture, in user units
+_W, _AXIS_X0, _AXIS_X1 = 1120, 560, 1100
+_TOP, _DAY_H, _ROW_H, _BAR_H = 28, 26, 24, 16
+_LABEL_CHARS = 70  # of a name, after its times: what fits left of the time axis
+
+
+@dataclass(frozen=True, order=True)
+class _Slot:
+    day: str  # YYYY-MM-DD as written
+    start: int  # minutes after midnight, wall clock as written
+    end: int
+    name: str
+    href: str
+    start_iso: str
+    end_iso: str
+
+
+def _wall_clock(iso: str) -> tuple[str, int]:
+    """The date and the minutes after midnight as the text writes them, in its own offset:
+    the agenda's times are Tunis times and are shown as such, never converted."""
+    m = _DATETIME_RE.match(iso.strip())
+    if m is None:
+        raise ValueError(f"{iso!r} is not an xsd:dateTime like 2008-05-28T09:30:00+02:00")
+    y, mo, d, h, mi = m.groups()
+    return f"{y}-{mo}-{d}", int(h) * 60 + int(mi)
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _day_name(day: str) -> str:
+    y, m, d = (int(x) for x in day.split("-"))
+    return f"{_WEEKDAYS[_dt.date(y, m, d).weekday()]} {d} {_MONTHS[m - 1]} {y}"
+
+
+def _n(x: float) -> str:
+    """A coordinate, written the same way every time."""
+    return f"{x:.1f}".removesuffix(".0")
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ,:;-") + "…"
+
+
+def _slots(items: Iterable[tuple[str, str, str, str]]) -> list[_Slot]:
+    slots = []
+    for href, name, start, end in items:
+        day, s = _wall_clock(start)
+        end_day, e = _wall_clock(end)
+        if end_day != day:  # past midnight: the bar runs to the end of its day
+            e = 24 * 60
+        slots.append(_Slot(day, s, max(e, s), name, href, start, end))
+    return sorted(slots)
+
+
+def timeline_svg(items: list[tuple[str, str, str, str]], *,
+                 title: str = "Timeline of the programme") -> str:
+    """The programme as a picture: one lane per day, time of day across, one bar per item
+    (``(href, name, start, end)``, ISO dates-times), each bar a link to its item.
+
+    Names that do not fit are shortened on the picture; the full name and times are in each
+    bar's ``<title>``. The picture is an ``img`` to assistive technology: pages put the
+    same programme in a table next to it."""
+    slots = _slots(items)
+    if not slots:
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" '
+                f'viewBox="0 0 {_W} 40" aria-label="{_e(title)}"><title>{_e(title)}: '
+                "no timed items</title></svg>\n")
+    first = min(s.start for s in slots) // 60 * 60
+    last = -(-max(s.end for s in slots) // 60) * 60
+    if last <= first:
+        last = first + 60
+    span = last - first
+    step = 60 if span <= 16 * 60 else 120
+
+    def x(minutes: int) -> float:
+        return _AXIS_X0 + (minutes - first) * (_AXIS_X1 - _AXIS_X0) / span
+
+    days = sorted({s.day for s in slots})
+    height = _TOP + sum(_DAY_H + _ROW_H * sum(1 for s in slots if s.day == d) for d in days) + 8
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" '
+           f'viewBox="0 0 {_W} {height}" width="{_W}" height="{height}" '
+           f'font-family="system-ui,sans-serif" font-size="13">\n'
+           f"<title>{_e(title)}: {len(slots)} items, {_e(_day_name(days[0]))}"
+           + (f" to {_e(_day_name(days[-1]))}" if len(days) > 1 else "") + "</title>\n"
+           '<g class="axis" fill="#555" stroke="#dde" font-size="11">\n']
+    for t in range(first, last + 1, step):
+        xt = _n(x(t))
+        out.append(f'<line x1="{xt}" y1="{_TOP - 6}" x2="{xt}" y2="{height - 8}"/>'
+                   f'<text x="{xt}" y="{_TOP - 10}" text-anchor="middle" stroke="none">'
+                   f"{_hhmm(t)}</text>\n")
+    out.append("</g>\n")
+    y = _TOP
+    for day in days:
+        lane = [s for s in slots if s.day == day]
+        lane_h = _DAY_H + _ROW_H * len(lane)
+        out.append(f'<g class="lane" data-day="{_e(day)}">\n'
+                   f'<rect x="0" y="{y}" width="{_W}" height="{lane_h}" fill="#f6f6f8" '
+                   'stroke="#ccd"/>\n'
+                   f'<text x="8" y="{y + 18}" font-weight="bold" fill="#1b1b1b">'
+                   f"{_e(_day_name(day))}</text>\n")
+        y += _DAY_H
+        for s in lane:
+            times = f"{_hhmm(s.start)}–{_hhmm(s.end)}"
+            bar_y = y + (_ROW_H - _BAR_H) / 2
+            out.append(
+                f'<a href="{_e(_safe_href(s.href) or "#")}" class="item" data-start="{_e(s.start_iso)}" '
+                f'data-end="{_e(s.end_iso)}">'
+                f"<title>{_e(times)} {_e(' '.join(s.name.split()))}</title>"
+                f'<text x="8" y="{_n(y + 16)}" fill="#0645ad">'
+                f'<tspan font-weight="bold">{times}</tspan> '
+                f"{_e(_shorten(s.name, _LABEL_CHARS))}</text>"
+                f'<rect class="bar" x="{_n(x(s.start))}" y="{_n(bar_y)}" '
+                f'width="{_n(max(x(s.end) - x(s.start), 2))}" height="{_BAR_H}" rx="3" '
+                'fill="#4a78c2" stroke="#234"/></a>\n')
+            y += _ROW_H
+        out.append("</g>\n")
+    out.append("</svg>\n")
+    return "".join(out)
+
+
+# --- the page of a resource --------------------------------------------------------
+
+_LABELS = (SCHEMA.name, RDFS.label, SKOS.prefLabel)
+# What names a thing that has no name: a role's name, an address's street...
+_FALLBACK_LABELS = (SCHEMA.roleName, SCHEMA.alternateName, SCHEMA.contactType,
+                    SCHEMA.streetAddress, SCHEMA.text)
+_ROLE_TYPES = (SCHEMA.Role, SCHEMA.OrganizationRole)
+# what links an event to a role and a role to its agent (the schema.org Role pattern)
+_ROLE_LINKS = (SCHEMA.performer, SCHEMA.organizer, SCHEMA.affiliation, SCHEMA.memberOf)
+_GENERIC_CLASSES = frozenset({SCHEMA.Thing, SCHEMA.Event, SCHEMA.Organization, SCHEMA.Place,
+                              SCHEMA.Role})
+_LONG = 160  # characters from which a literal is written as paragraphs
+# an alternate named but without a known suffix (conneg.RESOURCE_TYPES has the suffixes)
+_FORMAT_NAMES = {"turtle": "text/turtle", "json-ld": "application/ld+json",
+                 "n-triples": "application/n-triples", "rdf/xml": "application/rdf+xml"}
+
+
+def _pick(values: Iterable[Node]) -> Literal | None:
+    """English first, then no language, then any: sorted, so always the same one."""
+    lits = [v for v in values if isinstance(v, Literal)]
+    for wanted in ("en", None):
+        found = sorted((v for v in lits if v.language == wanted), key=str)
+        if found:
+            return found[0]
+    found = sorted(lits, key=lambda v: (v.language or "", str(v)))
+    return found[0] if found else None
+
+
+def _local_name(iri: str) -> str:
+    head, _, tail = iri.rstrip("/#").rpartition("#")
+    if not head:
+        tail = iri.rstrip("/").rpartition("/")[2]
+    return tail or iri
+
+
+def _base_of(iri: str) -> str:
+    """The base a dataset IRI was minted under: what comes before ``{kind}/``."""
+    m = re.match(r"^(https?://[^/]+/(?:.*?/)??)(?:" + "|".join(KINDS) + ")/", iri)
+    return m.group(1) if m else DEFAULT_BASE
+
+
+class _View:
+    """What the resource page reads from its describe graph."""
+
+    def __init__(self, g: Graph, iri: URIRef, href: Callable[[str], str | None],
+                 base: str) -> None:
+        self.g, self.iri, self.href, self.base = g, iri, href, base
+        self.gfdo = base + "ontology/"
+        self.position = URIRef(self.gfdo + "position")
+
+    # -- names
+    def label(self, node: Node) -> Literal | str:
+        lit = _pick(v for p in _LABELS for v in self.g.objects(node, p))
+        if lit is not None:
+            return lit
+        if any((node, RDF.type, t) in self.g for t in _ROLE_TYPES):
+            role = self.role_label(node)
+            if role:
+                return role
+        lit = _pick(v for p in _FALLBACK_LABELS for v in self.g.objects(node, p))
+        if lit is not None:
+            return lit
+        s = str(node)
+        if isinstance(node, URIRef) and s.startswith(self.base):
+            return s[len(self.base):]
+        return s
+
+    def role_label(self, role: Node) -> str:
+        """A role has no name of its own: "moderator: Salem Al Shair in Session 3" from its
+        roleName, its agent and the event that holds it, as far as the graph has them
+        (the resource of the page is left out: on its own page it goes without saying)."""
+        kind = _pick(self.g.objects(role, SCHEMA.roleName))
+        agents = self.named(o for p in _ROLE_LINKS for o in self.g.objects(role, p))
+        events = self.named(s for p in _ROLE_LINKS for s in self.g.subjects(p, role))
+        text = str(kind) if kind is not None else ""
+        if agents:
+            text += (": " if text else "") + ", ".join(agents)
+        if events and text:
+            text += " in " + ", ".join(events)
+        return text
+
+    def named(self, nodes: Iterable[Node]) -> list[str]:
+        """The names of the nodes that have one, other than the page's resource, sorted."""
+        out = set()
+        for n in nodes:
+            lit = _pick(v for p in _LABELS for v in self.g.objects(n, p))
+            if n != self.iri and lit is not None:
+                out.add(str(lit))
+        return sorted(out)
+
+    def term_label(self, term: Node) -> Literal | str:
+        """A predicate's or class's name: its rdfs:label, else its local name."""
+        lit = _pick(v for p in (RDFS.label, SKOS.prefLabel) for v in self.g.objects(term, p))
+        return lit if lit is not None else _local_name(str(term))
+
+    # -- order
+    def first(self, node: Node, p: URIRef) -> str:
+        values = sorted(str(v) for v in self.g.objects(node, p) if isinstance(v, Literal))
+        return values[0] if values else ""
+
+    def key(self, node: Node) -> tuple[Any, ...]:
+        start = self.first(node, SCHEMA.startDate)
+        pos = self.first(node, self.position)
+        number = int(pos) if pos.isdigit() else 2**31
+        label = str(self.label(node))
+        return (start == "", start, number, label.casefold(), label, str(node))
+
+    def value_key(self, node: Node) -> tuple[Any, ...]:
+        if isinstance(node, Literal):
+            return (1, node.language or "", str(node.datatype or ""), str(node))
+        if isinstance(node, BNode):
+            return (2, self.bnode_key(node))
+        return (0, *self.key(node))
+
+    def bnode_key(self, node: Node, depth: int = 0) -> str:
+        """A blank node's sort key from its content: its id changes from parse to parse."""
+        if depth > 3:
+            return ""
+        return "; ".join(sorted(
+            f"{p} {self.bnode_key(o, depth + 1) if isinstance(o, BNode) else o}"
+            for p, o in self.g.predicate_objects(node)))
+
+    # -- links
+    def url(self, iri: URIRef) -> str | None:
+        local = self.href(str(iri))
+        if local is not None:
+            return _safe_href(local)
+        return str(iri) if str(iri).startswith(("http://", "https://")) else None
+
+    def link(self, node: Node, text: str | None = None) -> str:
+        if not isinstance(node, URIRef):
+            return _e(text if text is not None else node)
+        if text is None:
+            lab = self.label(node)
+            text = _named(lab)
+        url = self.url(node)
+        return f'<a href="{_e(url)}">{text}</a>' if url is not None else text
+
+    def term_link(self, term: Node) -> str:
+        lab = self.term_label(term)
+        title = f' title="{_e(term)}"'
+        url = self.url(term) if isinstance(term, URIRef) else None
+        inner = _named(lab)
+        return f'<a href="{_e(url)}"{title}>{inner}</a>' if url else f"<span{title}>{inner}</span>"
+
+    def types(self, node: Node) -> list[URIRef]:
+        return sorted((t for t in self.g.objects(node, RDF.type) if isinstance(t, URIRef)),
+                      key=lambda t: (str(self.term_label(t)).casefold(), str(t)))
+
+    def type_names(self, node: Node) -> str:
+        """A node's kinds, discreetly: schema:Event goes without saying beside Session."""
+        types = self.types(node)
+        specific = [t for t in types if t not in _GENERIC_CLASSES]
+        names = [str(self.term_label(t)) for t in specific or types]
+        return f'<span class="meta">{_e(", ".join(names))}</span>' if names else ""
+
+    # -- values
+    def value(self, node: Node, depth: int = 0) -> str:
+        if isinstance(node, URIRef):
+            return self.link(node) + self.type_names(node)
+        if isinstance(node, Literal):
+            if len(str(node)) > _LONG or "\n" in str(node):
+                meta = f'<span class="meta">@{_e(node.language)}</span>' if node.language else ""
+                return (f'<div class="text">{_paragraphs(str(node), node.language)}</div>'
+                        + meta)
+            return _literal(node)
+        rows = sorted(self.g.predicate_objects(node),
+                      key=lambda po: (str(po[0]), self.value_key(po[1])))
+        if not rows or depth > 2:
+            return '<span class="meta">(blank node)</span>'
+        return "<ul>" + "".join(f"<li>{self.term_link(p)}: {self.value(o, depth + 1)}</li>"
+                                for p, o in rows) + "</ul>"
+
+
+def _named(label: Literal | str) -> str:
+    lang = getattr(label, "language", None)
+    return f'<span lang="{_e(lang)}">{_e(label)}</span>' if lang else _e(label)
+
+
+def _media_type(label: str, href: str) -> str | None:
+    """An alternate's media type, from its suffix (``/person/x.ttl``) or else its name."""
+    last = href.split("?", 1)[0].split("#", 1)[0].rpartition("/")[2]
+    suffix = last.rpartition(".")[2].lower() if "." in last else ""
+    return RESOURCE_TYPES.get(suffix) or _FORMAT_NAMES.get(label.casefold())
+
+
+def _type_attr(media_type: str | None) -> str:
+    return f' type="{_e(media_type)}"' if media_type else ""
+
+
+def _script_safe(text: str) -> str:
+    """A JSON text that cannot end its script element nor open a comment in it. A no-op on
+    embed.dumps output, which already writes ``<\\/`` and ``\\u003c!--``."""
+    return text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
+
+
+def _properties_table(v: _View, node: URIRef) -> str:
+    preds = sorted({p for p in v.g.predicates(node, None) if p != RDF.type},
+                   key=lambda p: (p != SCHEMA.name, str(v.term_label(p)).casefold(), str(p)))
+    rows = []
+    for p in preds:
+        values = sorted(v.g.objects(node, p), key=v.value_key)
+        cells = [v.value(o) for o in values]
+        cell = cells[0] if len(cells) == 1 else \
+            "<ul>" + "".join(f"<li>{c}</li>" for c in cells) + "</ul>"
+        rows.append(f'<tr><th scope="row">{v.term_link(p)}</th><td>{cell}</td></tr>\n')
+    if not rows:
+        return "<p>No properties.</p>\n"
+    return ('<table class="properties">\n<thead><tr><th scope="col">Property</th>'
+            '<th scope="col">Value</th></tr></thead>\n<tbody>\n' + "".join(rows)
+            + "</tbody>\n</table>\n")
+
+
+def _incoming(v: _View, node: URIRef) -> str:
+    by_pred: dict[Node, set[Node]] = {}
+    for s, p in v.g.subject_predicates(node):
+        if s != node:
+            by_pred.setdefault(p, set()).add(s)
+    if not by_pred:
+        return ""
+    rows = []
+    for p in sorted(by_pred, key=lambda p: (str(v.term_label(p)).casefold(), str(p))):
+        subjects = sorted(by_pred[p], key=v.value_key)
+        items = "".join(f"<li>{v.value(s)}</li>" for s in subjects)
+        rows.append(f'<tr><th scope="row">{v.term_link(p)}</th><td><ul>{items}</ul></td></tr>\n')
+    return ('<section id="referenced-by">\n<h2>Referenced by</h2>\n'
+            "<p>Resources whose property (left) has this one as its value.</p>\n"
+            '<table class="incoming">\n<thead><tr><th scope="col">Property</th>'
+            '<th scope="col">Of</th></tr></thead>\n<tbody>\n' + "".join(rows)
+            + "</tbody>\n</table>\n</section>\n")
+
+
+def _programme(v: _View, seminar: URIRef) -> str:
+    items = {e for e in v.g.objects(seminar, SCHEMA.subEvent) if isinstance(e, URIRef)}
+    items |= {e for e in v.g.subjects(SCHEMA.superEvent, seminar) if isinstance(e, URIRef)}
+    ordered = sorted(items, key=v.key)
+    timed = []
+    rows = []
+    for e in ordered:
+        start, end = v.first(e, SCHEMA.startDate), v.first(e, SCHEMA.endDate)
+        name = str(v.label(e))
+        url = v.url(e) or ""
+        try:
+            day, s = _wall_clock(start)
+            _end_day, t = _wall_clock(end)
+        except ValueError:
+            day, when = "", ""
+        else:
+            when = f"{_hhmm(s)}–{_hhmm(t)}"
+            timed.append((url, name, start, end))
+        day_text = _e(_day_name(day)) if day else ""
+        rows.append(f"<tr><td>{day_text}</td><td>{_e(when)}</td>"
+                    f"<td>{v.link(e)}{v.type_names(e)}</td></tr>\n")
+    if not rows:
+        return ""
+    svg = timeline_svg(timed, title=f"Programme of {v.label(seminar)}") if timed else ""
+    return ('<section id="programme">\n<h2>Programme</h2>\n' + svg
+            + '<table class="programme">\n<caption>The programme, in order</caption>\n'
+            '<thead><tr><th scope="col">Day</th><th scope="col">Time</th>'
+            '<th scope="col">Item</th></tr></thead>\n<tbody>\n' + "".join(rows)
+            + "</tbody>\n</table>\n</section>\n")
+
+
+def resource_page(graph: Graph, iri: URIRef, href: Callable[[str], str | None],
+                  alternates: dict[str, str], embedding: str | None, *,
+                  base: str | None = None, nav: Nav = NAV) -> str:
+    """The page of one dataset IRI, from its describe graph: its outgoing triples, the
+    triples that point at it, and the names, types, dates and positions of every other
+    node in them (plus the labels of predicates and classes)."""
+    v = _View(graph, iri, href, base or _base_of(str(iri)))
+    label = v.label(iri)
+    formats = [(name, h, _media_type(name, h)) for name, h in sorted(alternates.items())]
+    head = "".join(f'<link rel="alternate"{_type_attr(t)} href="{_e(h)}" title="{_e(name)}">\n'
+                   for name, h, t in formats)
+    if embedding is not None:
+        head += f'<script type="application/ld+json">\n{_script_safe(embedding)}</script>\n'
+    types = v.types(iri)
+    body = [f"<h1>{_named(label)}</h1>\n",
+            f'<p class="iri"><code>{_e(iri)}</code></p>\n']
+    if types:
+        body.append("<p class=\"types\">Type: " + ", ".join(v.term_link(t) for t in types)
+                    + "</p>\n")
+    if alternates:
+        body.append('<p class="formats">This page as data: ' + ", ".join(
+            f'<a href="{_e(h)}"{_type_attr(t)}>{_e(name)}</a>' for name, h, t in formats)
+            + "</p>\n")
+    if any(str(t) == v.gfdo + "Seminar" for t in types):
+        body.append(_programme(v, iri))
+    body.append('<section id="properties">\n<h2>Properties</h2>\n'
+                + _properties_table(v, iri) + "</section>\n")
+    body.append(_incoming(v, iri))
+    return _page(f"{label} — gfd-kg", "".join(body), nav, head)
+
+
+# --- schema.org JSON-LD for people, organisations and places --------------------------
+
+_ORG_TYPES = frozenset({"Organization", "GovernmentOrganization", "Corporation", "NGO",
+                        "EducationalOrganization", "CollegeOrUniversity", "LocalBusiness",
+                        "Hotel", "ResearchOrganization", "Project", "Consortium"})
+_PLACE_TYPES = frozenset({"Place", "Country", "City", "State", "AdministrativeArea",
+                          "LocalBusiness", "Hotel", "CivicStructure", "Landform"})
+_GENERIC = frozenset({"Thing", "Organization", "Place"})
+
+
+def _schema_types(g: Graph, node: Node) -> list[str]:
+    names = sorted({str(t)[len(str(SCHEMA)):] for t in g.objects(node, RDF.type)
+                    if str(t).startswith(str(SCHEMA))})
+    specific = [n for n in names if n not in _GENERIC]
+    return specific or names
+
+
+def _one(values: list[Any]) -> Any:
+    return values[0] if len(values) == 1 else values
+
+
+def resource_embedding(graph: Graph, iri: URIRef, base: str) -> dict[str, Any] | None:
+    """A small schema.org-only JSON-LD document for a person, an organisation or a place
+    (events have theirs from embed.py); None for anything else. Works on the describe
+    graph; the data graph gives more (an address's street and country)."""
+    if not str(iri).startswith(base):
+        return None
+    g = graph
+    types = _schema_types(g, iri)
+    person = "Person" in types
+    org = bool(_ORG_TYPES & set(types))
+    place = bool(_PLACE_TYPES & set(types))
+    if not (person or org or place):
+        return None
+
+    def texts(node: Node, p: URIRef) -> list[str]:
+        return sorted({str(v) for v in g.objects(node, p) if isinstance(v, Literal)})
+
+    def name(node: Node) -> str | None:
+        lit = _pick(g.objects(node, SCHEMA.name))
+        return str(lit) if lit is not None else None
+
+    def ref(node: URIRef, default: str) -> dict[str, Any]:
+        doc: dict[str, Any] = {"@type": _one(
+            [t for t in _schema_types(g, node) if t in _ORG_TYPES] or [default]),
+            "@id": str(node)}
+        n = name(node)
+        if n:
+            doc["name"] = n
+        doc["url"] = str(node)
+        return doc
+
+    def orgs(p: URIRef) -> list[dict[str, Any]]:
+        nodes = [o for o in g.objects(iri, p) if isinstance(o, URIRef)
+                 and (o, RDF.type, SCHEMA.Role) not in g
+                 and (o, RDF.type, SCHEMA.OrganizationRole) not in g]
+        return [ref(o, "Organization") for o in sorted(set(nodes))]
+
+    kind = (["Person"] if person else
+            [t for t in types if t in _ORG_TYPES | _PLACE_TYPES])
+    doc: dict[str, Any] = {"@context": "https://schema.org", "@type": _one(kind),
+                           "@id": str(iri)}
+    n = name(iri)
+    if n:
+        doc["name"] = n
+    doc["url"] = str(iri)
+    same = sorted({str(v) for p in (SCHEMA.sameAs, SCHEMA.url) for v in g.objects(iri, p)
+                   if isinstance(v, URIRef) and str(v).startswith(("http://", "https://"))})
+    if same:
+        doc["sameAs"] = _one(same)
+    if person:
+        titles = texts(iri, SCHEMA.jobTitle)
+        if titles:
+            doc["jobTitle"] = _one(titles)
+        affiliations = orgs(SCHEMA.affiliation)
+        if affiliations:
+            doc["affiliation"] = _one(affiliations)
+        return doc
+    if org:
+        parents = orgs(SCHEMA.parentOrganization)
+        if parents:
+            doc["parentOrganization"] = _one(parents)
+    if place:
+        for a in sorted(g.objects(iri, SCHEMA.address), key=str):
+            if isinstance(a, Literal):
+                doc["address"] = str(a)
+                break
+            address: dict[str, Any] = {"@type": "PostalAddress"}
+            if isinstance(a, URIRef):
+                address["@id"] = str(a)
+                address["url"] = str(a)
+            for key, p in (("streetAddress", SCHEMA.streetAddress),
+                           ("postalCode", SCHEMA.postalCode),
+                           ("addressLocality", SCHEMA.addressLocality)):
+                values = texts(a, p)
+                if values:
+                    address[key] = values[0]
+            for c in sorted(g.objects(a, SCHEMA.addressCountry), key=str):
+                code = texts(c, URIRef(base + "ontology/iso3166Alpha2"))
+                country = code[0] if code else (str(c) if isinstance(c, Literal) else name(c))
+                if country:
+                    address["addressCountry"] = country
+                    break
+            doc["address"] = address
+            break
+    return doc

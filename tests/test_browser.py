@@ -1,0 +1,113 @@
+"""The web pages in a real browser: Debian's Chromium, headless, driven by Playwright.
+A person opens the landing page, follows a link to a person, runs an example query from
+the form and reads the results table. Screenshots are kept in tests/artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.server import build_dist, running_server
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# The flags a sandbox without a network needs (no sandboxing as root, no calls home).
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    dist = build_dist(tmp_path_factory.mktemp("browser") / "dist")
+    with running_server("--out", str(dist)) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.fail("Chromium is not installed: run scripts/system-deps.sh (Debian chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    pg = context.new_page()
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.errors = errors  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_landing_to_person_to_query_results(server, page):
+    page.goto(server + "/")
+    assert "GfD" in page.title() or "gfd-kg" in page.title()
+    shot(page, "1-landing")
+
+    # follow the seminar link, then a person from the seminar's programme
+    page.click("a[href='/event/gfd-2008-tunis']")
+    page.wait_for_load_state()
+    assert "6th High Level Seminar" in page.inner_text("h1")
+    assert page.locator("svg").count() >= 1  # the day's timeline
+    shot(page, "2-seminar")
+
+    page.goto(server + "/event/gfd-2008-tunis/session-2")
+    page.click("a[href='/person/byung-chun-kim']")
+    page.wait_for_load_state()
+    assert page.inner_text("h1").strip() == "Byung-Chun Kim"
+    assert "Associate Dean and CIO" in page.content()
+    shot(page, "3-person")
+
+    # run the first example query from the landing page's form
+    page.goto(server + "/")
+    example = page.locator("a[href^='/sparql?query=']").first
+    example.click()
+    page.wait_for_load_state()
+    query_text = page.input_value("textarea[name='query']")
+    assert "SELECT" in query_text
+    page.click("#run-query")
+    page.wait_for_selector("table#results")
+    rows = page.locator("table#results tbody tr")
+    assert rows.count() > 0
+    header = [h.strip() for h in page.locator("table#results thead th").all_inner_texts()]
+    assert header and all(header)
+    shot(page, "4-results")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_query_form_with_a_typed_query(server, page):
+    page.goto(server + "/sparql")
+    page.fill("textarea[name='query']",
+              "SELECT ?name WHERE { ?p a <http://schema.org/Person> ; <http://schema.org/name> ?name } "
+              "ORDER BY ?name LIMIT 3")
+    page.click("#run-query")
+    page.wait_for_selector("table#results")
+    cells = page.locator("table#results tbody td").all_inner_texts()
+    assert [c.strip() for c in cells] == ["Abdel Razak Henni", "Abdellatif Hmam", "Abu Bakr Hamad"]
+    shot(page, "5-typed-query")
+
+
+def test_no_script_from_the_data_runs(server, page):
+    """Pages run no script at all: the only <script> elements are JSON-LD data blocks."""
+    page.goto(server + "/event/gfd-2008-tunis/session-4")
+    kinds = page.eval_on_selector_all("script", "els => els.map(e => e.type)")
+    assert kinds and set(kinds) == {"application/ld+json"}
+    import json
+
+    for text in page.eval_on_selector_all("script", "els => els.map(e => e.textContent)"):
+        json.loads(text)
