@@ -14,6 +14,7 @@ from . import __version__
 from . import artefacts
 from .build import ValidationFailed, build
 from .errors import GfdError, OutputError
+from .gsp import StoreUnavailable
 from .iris import IRIs
 from .settings import SETTINGS
 from .query import (EndpointError, QueryError, graph_result, load_dataset, load_query,
@@ -68,6 +69,31 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(
+        "serve", help="Serve the build (or RDF files) over HTTP: SPARQL, pages, IRIs.",
+        description="Serve the built graph from an embedded store: the SPARQL 1.1 endpoint "
+                    "at /sparql, every IRI of the dataset, web pages, /.well-known/void and "
+                    "/download/. Given files, serve those instead (endpoint only).")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="Turtle, N-Triples, N-Quads, TriG or JSON-LD files to serve instead "
+                        "of the build.")
+    for name in ("host", "port", "timeout", "max_rows", "max_query_bytes", "workers",
+                 "max_waiting", "out", "base"):
+        _add_setting(p, name)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "publish", help="Load the build's named graphs into an external SPARQL store.",
+        description="Replace each public named graph of the build (dist/gfd.trig) in a "
+                    "SPARQL 1.1 Graph Store HTTP Protocol store, e.g. the Oxigraph server's "
+                    "http://HOST:7878/store. A re-run replaces, it does not append.")
+    p.add_argument("--store", required=True, metavar="URL",
+                   help="The store's Graph Store Protocol endpoint.")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="Seconds to wait for each graph. Default: 30")
+    _add_setting(p, "out")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser(
         "query", help="Run a SPARQL query over the built graph or an endpoint.",
         description="Run a SPARQL query (a .rq file, e.g. queries/people-roles.rq, or the "
                     "query text) over the built graph (dist/gfd.trig: data, ontology, "
@@ -109,6 +135,40 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.conforms else EXIT_INVALID
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .artefacts import QUERIES_DIR
+    from .serve import prepare_site, serve
+    from .store import Limits
+
+    try:
+        limits = Limits(timeout=float(args.timeout), max_rows=int(args.max_rows),
+                        max_query_bytes=int(args.max_query_bytes), workers=int(args.workers),
+                        max_waiting=int(args.max_waiting))
+        port = int(args.port)
+    except ValueError as e:
+        raise ValueError(f"a server setting is not a number: {e}") from None
+    out = Path(args.out)
+    if args.paths:
+        site = prepare_site([Path(p) for p in args.paths], IRIs(args.base).base, limits,
+                            dist=None, queries_dir=None)
+    else:
+        site = prepare_site([out / "gfd.trig"], IRIs(args.base).base, limits, dist=out,
+                            queries_dir=QUERIES_DIR)
+    print(f"serving   http://{args.host}:{port}/  (SPARQL: http://{args.host}:{port}/sparql)",
+          flush=True)
+    serve(site, args.host, port)
+    return EXIT_OK
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from . import gsp
+
+    graphs = gsp.read_trig(Path(args.out) / "gfd.trig")
+    for graph, count in gsp.publish(args.store, graphs, timeout=args.timeout):
+        print(f"replaced  {graph}  ({count} triples)")
+    return EXIT_OK
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     path = Path(args.query)
     if args.query.endswith(".rq") or (path.suffix == "" and path.is_file()):
@@ -140,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except EndpointError as e:
+    except (EndpointError, StoreUnavailable) as e:
         print(f"gfd-kg: error: {e}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except ValidationFailed as e:

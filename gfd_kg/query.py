@@ -162,11 +162,13 @@ def with_bindings(query: str, bindings: dict[str, Node]) -> str:
     return f"{query.rstrip()}\nVALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }}\n"
 
 
-def check_syntax(query: str) -> None:
+def check_syntax(query: str) -> str:
+    """Parse the query; its form: "SELECT", "ASK", "CONSTRUCT" or "DESCRIBE"."""
     try:
-        parseQuery(query)
+        parsed = parseQuery(query)
     except Exception as e:  # pyparsing's ParseException and friends
         raise QueryError(f"the query does not parse: {e}") from e
+    return parsed[1].name.removesuffix("Query").upper()
 
 
 def select(graph: Graph | Dataset, query: str, bindings: dict[str, Node] | None = None) -> Table:
@@ -226,9 +228,14 @@ def select_remote(endpoint: str, query: str, bindings: dict[str, Node] | None = 
     from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
     text = with_bindings(query, bindings or {})
-    check_syntax(text)
+    form = check_syntax(text)
+    if form not in ("SELECT", "ASK"):
+        raise QueryError(f"only SELECT and ASK queries give a table, not {form}")
     client = SPARQLWrapper(endpoint)
     client.setQuery(text)
+    # SPARQLWrapper guesses the form from the text and is misled by words in comments
+    # ("reconstructing" reads as CONSTRUCT): tell it, so it asks for SPARQL JSON results.
+    client.queryType = form
     client.setMethod(POST)
     client.setReturnFormat(JSON)
     client.setTimeout(int(max(1, timeout)))
