@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make serve   set up, build the graph (and, once the server lands, serve it)
+#   make serve   set up, build the graph, serve it on http://127.0.0.1:8000/
 #   make test    set up and run the test suite
 # Both create .venv with the project and its dependencies on first use.
 
@@ -21,6 +21,7 @@ build: setup
 	$(BIN)/gfd-kg build --out dist
 
 serve: build
+	$(BIN)/gfd-kg serve --out dist
 
 test: setup
 	bash scripts/system-deps.sh

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the test suite uses, installed when missing:
 #   raptor2-utils  `rapper`, an independent RDF parser the dumps are checked with.
+#   chromium       the real browser the web pages are tested in (headless, driven by
+#                  Playwright; Playwright's own browser download is not used).
 set -euo pipefail
 need=()
 command -v rapper >/dev/null 2>&1 || need+=(raptor2-utils)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${need[*]} (install them: sudo apt-get install ${need[*]})" >&2
