@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from rdflib import Dataset, Graph, Literal, URIRef
-from rdflib.namespace import RDF, SKOS, XSD
+from rdflib.namespace import OWL, RDF, SKOS, XSD
 
 from .errors import Problem, RecordsError
 
-from .iris import IRIs, SCHEMA, WD
+from .iris import PROV, SCHEMA, WD, IRIs
 from .records import Record, Records
 from .source import LineSpan
 from .times import fixed_offset, parse_duration
@@ -168,7 +168,14 @@ class GraphBuilder:
             self.text(s, SCHEMA.alternateName, alt)
         self.add(s, self.o.iso3166Alpha2, Literal(rec.get("iso_alpha2")))
         self.add(s, self.o.iso3166Alpha3, Literal(rec.get("iso_alpha3")))
+        self.text(s, SKOS.note, rec.get("note"), "en")
+        self.same_as(s, rec)
+
+    def same_as(self, s: URIRef, rec: Record) -> None:
+        """The Wikidata item the link table verified, as owl:sameAs (for OWL and
+        SPARQL users) and schema:sameAs (for schema.org consumers)."""
         if rec.get("wikidata"):
+            self.add(s, OWL.sameAs, WD[rec.get("wikidata")])
             self.add(s, SCHEMA.sameAs, WD[rec.get("wikidata")])
 
     def place(self, rec: Record) -> None:
@@ -197,8 +204,7 @@ class GraphBuilder:
             self.text(s, SCHEMA.faxNumber, fax)
         if rec.get("url"):
             self.add(s, SCHEMA.url, URIRef(rec.get("url")))
-        if rec.get("wikidata"):
-            self.add(s, SCHEMA.sameAs, WD[rec.get("wikidata")])
+        self.same_as(s, rec)
 
     def organization(self, rec: Record) -> None:
         s = self.iri(rec)
@@ -218,8 +224,7 @@ class GraphBuilder:
             self.add(s, SCHEMA.areaServed, self.ref("place", rec.get("area_served")))
         if rec.get("url"):
             self.add(s, SCHEMA.url, URIRef(rec.get("url")))
-        if rec.get("wikidata"):
-            self.add(s, SCHEMA.sameAs, WD[rec.get("wikidata")])
+        self.same_as(s, rec)
 
     def person(self, rec: Record) -> None:
         s = self.iri(rec)
@@ -373,6 +378,12 @@ class GraphBuilder:
             self.add(s, SCHEMA.publisher, self.ref("organization", rec.get("publisher")))
         for event in rec.get("background_for") or []:
             self.add(self.ref("event", event), self.o.backgroundDocument, s)
+        self.text(s, SCHEMA.isbn, rec.get("isbn"))
+        if rec.get("year_published"):
+            self.add(s, SCHEMA.datePublished,
+                     Literal(str(rec.get("year_published")), datatype=XSD.gYear))
+        if rec.get("revision_of"):
+            self.add(s, PROV.wasRevisionOf, self.ref("document", rec.get("revision_of")))
 
     def contact(self, rec: Record) -> None:
         s = self.iri(rec)

@@ -5,8 +5,9 @@ with what follows from it.
 What is kept: new triples about the dataset's own resources (their IRIs under the base,
 outside the ontology's namespace). What is dropped as noise of the rule set, not
 knowledge: reflexive ``owl:sameAs``, ``rdf:type owl:Thing``, types that are anonymous
-class expressions (``owl:unionOf`` domains), and everything about the vocabularies
-themselves (class and property axioms the closure restates).
+class expressions (``owl:unionOf`` domains), everything about the vocabularies themselves
+(class and property axioms the closure restates), and the copies of our facts that
+``owl:sameAs`` makes about Wikidata's items (they are Wikidata's to state).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from __future__ import annotations
 import owlrl
 from rdflib import OWL, RDF, BNode, Graph, URIRef
 
-from .iris import IRIs
+from .iris import SCHEMA, WD, IRIs
 
 
 def _is_noise(s: URIRef, p: URIRef, o) -> bool:
-    if p == OWL.sameAs and s == o:
-        return True
+    if p in (OWL.sameAs, SCHEMA.sameAs) and s == o:
+        return True  # x sameAs x, also what owl:sameAs makes of "x schema:sameAs wd:Q"
+    if any(isinstance(t, URIRef) and str(t).startswith(str(WD)) for t in (s, o)):
+        return True  # restating our facts about Wikidata's items, through owl:sameAs
     if p == RDF.type and (o == OWL.Thing or isinstance(o, BNode)):
         return True
     return False

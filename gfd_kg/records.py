@@ -41,7 +41,7 @@ ORG_TYPES = (
     "Initiative", "WorkingGroup", "Organization", "Corporation", "CollegeOrUniversity",
 )
 PLACE_TYPES = ("City", "AdministrativeArea", "Place", "Hotel")
-DOCUMENT_TYPES = ("CreativeWork", "Report")
+DOCUMENT_TYPES = ("CreativeWork", "Report", "Book")
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,8 @@ KINDS: dict[str, Kind] = {
         Kind("countries", "country", {
             "name": F("text", True), "alternate_names": F("texts"),
             "iso_alpha2": F("code2", True), "iso_alpha3": F("code3", True),
-            "wikidata": F("qid"), "reference": F("text"), "lines": F("lines", True),
+            "wikidata": F("qid"), "reference": F("text"), "note": F("text"),
+            "lines": F("lines", True),
         }),
         Kind("places", "place", {
             "type": F("choice", True, choices=PLACE_TYPES), "name": F("text", True),
@@ -144,7 +145,9 @@ KINDS: dict[str, Kind] = {
             "type": F("choice", True, choices=DOCUMENT_TYPES), "name": F("text", True),
             "number": F("text"), "status": F("text"), "description": F("text"),
             "about": F("ref", ref="event"), "publisher": F("ref", ref="organization"),
-            "background_for": F("refs", ref="event"), "lines": F("lines", True),
+            "background_for": F("refs", ref="event"), "isbn": F("isbn"),
+            "year_published": F("int"), "revision_of": F("ref", ref="document"),
+            "reference": F("text"), "lines": F("lines", True),
         }),
         Kind("contacts", "contact", {
             "person": F("ref", True, ref="person"), "event": F("ref", True, ref="event"),
@@ -388,6 +391,11 @@ def _convert(spec: F, value: Any, name: str, line_count: int | None) -> Any:
         if not isinstance(value, str) or not _EMAIL_RE.match(value):
             raise ValueError(f"must be an e-mail address, got {value!r}")
         return value
+    if t == "isbn":
+        if not isinstance(value, str) or not _isbn13_ok(value):
+            raise ValueError(f"must be an ISBN-13 with a right check digit, e.g. "
+                             f"978-92-64-04279-7; got {value!r}")
+        return value
     if t == "qid":
         if not isinstance(value, str) or not _QID_RE.match(value):
             raise ValueError(f"must be a Wikidata item id such as 'Q948', got {value!r}")
@@ -444,6 +452,14 @@ def _convert(spec: F, value: Any, name: str, line_count: int | None) -> Any:
             out.append(converted)
         return out
     raise AssertionError(f"unknown field type {t}")
+
+
+def _isbn13_ok(text: str) -> bool:
+    digits = text.replace("-", "").replace(" ", "")
+    if not re.fullmatch(r"97[89]\d{10}", digits):
+        return False
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits[:12]))
+    return (10 - total % 10) % 10 == int(digits[12])
 
 
 def _check_times(rec: Record, item: _LineDict, problems: list[Problem]) -> None:
