@@ -12,11 +12,15 @@ from pathlib import Path
 
 from . import __version__
 from . import artefacts
+from .links import WIKIDATA_SPARQL
 from .build import ValidationFailed, build
 from .errors import GfdError, OutputError
 from .gsp import StoreUnavailable
+from .publish import dataset_files
 from .iris import IRIs
-from .settings import SETTINGS
+from .settings import PROJECT_ROOT, SETTINGS
+
+LINKS_CSV = PROJECT_ROOT / "data" / "reference" / "links.csv"
 from .query import (EndpointError, QueryError, graph_result, load_dataset, load_query,
                     parse_bindings, select, select_remote)
 from .validate import validate
@@ -79,6 +83,10 @@ def make_parser() -> argparse.ArgumentParser:
     for name in ("host", "port", "timeout", "max_rows", "max_query_bytes", "workers",
                  "max_waiting", "out", "base"):
         _add_setting(p, name)
+    p.add_argument("--include-personal-contacts", action="store_true",
+                   help="Also serve the personal contact details (the build's contacts.ttl, "
+                        "written only by `build --include-personal-contacts`), in the graph "
+                        "<{base}graph/contacts>. Off by default: they are personal data.")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(
@@ -92,6 +100,35 @@ def make_parser() -> argparse.ArgumentParser:
                    help="Seconds to wait for each graph. Default: 30")
     _add_setting(p, "out")
     p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser(
+        "import-sdmx", help="Import OECD statistics (SDMX-CSV) as RDF Data Cube observations.",
+        description="Read an SDMX-CSV file (v1 or v2, as OECD's data explorer exports it) and "
+                    "write its observations as RDF Data Cube (qb:) in their own named graph, "
+                    "DIR/sdmx/NAME.trig, with sdmx-dimension:refArea pointing at the build's "
+                    "country IRIs, so a SPARQL query can join them with the seminar. Nothing is "
+                    "written if the file has any error. `query` and `serve` read the imports; "
+                    "a rebuild keeps them.")
+    p.add_argument("file", metavar="FILE.csv", help="The SDMX-CSV file.")
+    p.add_argument("--name", help="Name of the import (default: the file's name).")
+    _add_setting(p, "out")
+    _add_setting(p, "base")
+    p.set_defaults(func=cmd_import_sdmx)
+
+    p = sub.add_parser("links", help="Check the link table against Wikidata (online).")
+    links_sub = p.add_subparsers(dest="links_command", required=True, metavar="ACTION")
+    q = links_sub.add_parser(
+        "check", help="Ask Wikidata whether each linked item has the expected label and codes.",
+        description="Ask Wikidata's SPARQL endpoint (through SPARQLWrapper) whether each item of "
+                    "the link table still has the expected English label and ISO 3166-1 codes, "
+                    "and report differences. Optional: when the endpoint cannot be reached "
+                    "(offline), it says so and exits 0. Exit 1 on a mismatch.")
+    q.add_argument("--links", default=str(LINKS_CSV), help=f"The link table. Default: {LINKS_CSV}")
+    q.add_argument("--endpoint", default=WIKIDATA_SPARQL,
+                   help=f"Wikidata's SPARQL endpoint. Default: {WIKIDATA_SPARQL}")
+    q.add_argument("--timeout", type=float, default=20.0,
+                   help="Seconds to wait for Wikidata's answer. Default: 20")
+    q.set_defaults(func=cmd_links_check)
 
     p = sub.add_parser(
         "query", help="Run a SPARQL query over the built graph or an endpoint.",
@@ -152,12 +189,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
         site = prepare_site([Path(p) for p in args.paths], IRIs(args.base).base, limits,
                             dist=None, queries_dir=None)
     else:
-        site = prepare_site([out / "gfd.trig"], IRIs(args.base).base, limits, dist=out,
-                            queries_dir=QUERIES_DIR)
+        iris = IRIs(args.base)
+        paths, graphs = dataset_files(out), {}
+        if args.include_personal_contacts:
+            contacts = out / "contacts.ttl"
+            if not contacts.is_file():
+                raise ValueError(f"{contacts} does not exist: build with "
+                                 "--include-personal-contacts first")
+            paths.append(contacts)
+            graphs[contacts] = str(iris.graph("contacts"))
+        site = prepare_site(paths, iris.base, limits, dist=out, queries_dir=QUERIES_DIR,
+                            graphs=graphs)
     print(f"serving   http://{args.host}:{port}/  (SPARQL: http://{args.host}:{port}/sparql)",
           flush=True)
     serve(site, args.host, port)
     return EXIT_OK
+
+
+def cmd_import_sdmx(args: argparse.Namespace) -> int:
+    from .sdmx import import_sdmx
+
+    import_sdmx(Path(args.file), Path(args.out), IRIs(args.base), name=args.name, progress=print)
+    return EXIT_OK
+
+
+def cmd_links_check(args: argparse.Namespace) -> int:
+    from .links import check_links, is_offline_error
+
+    try:
+        report = check_links(Path(args.links), endpoint=args.endpoint, timeout=args.timeout)
+    except EndpointError as e:
+        if is_offline_error(e):
+            print(f"skipped: Wikidata's endpoint cannot be reached (offline?): {e}")
+            return EXIT_OK
+        raise
+    print(report.text())
+    return EXIT_OK if report.ok else EXIT_INVALID
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -181,7 +248,7 @@ def cmd_query(args: argparse.Namespace) -> int:
             raise QueryError("--format turtle is not available with --endpoint")
         table = select_remote(args.endpoint, text, bindings, timeout=args.timeout)
     else:
-        dataset = load_dataset([Path(args.out) / "gfd.trig"])
+        dataset = load_dataset(dataset_files(Path(args.out)))
         if args.format == "turtle":
             sys.stdout.write(graph_result(dataset, text, bindings).serialize(format="turtle"))
             return EXIT_OK

@@ -74,16 +74,19 @@ def nquads_bytes(graphs: Mapping[str, Graph], iris: IRIs) -> bytes:
 
 def trig_bytes(graphs: Mapping[str, Graph], iris: IRIs) -> bytes:
     """TriG: each named graph's readable Turtle inside ``<graph> { ... }``, the graphs in
-    the given order under one set of prefixes (rdflib's TriG writer orders graphs by
-    hash, which changes from run to run)."""
-    header = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in iris.prefixes().items())
-    parts = [header]
+    the given order (rdflib's TriG writer orders graphs by hash, which changes from run to
+    run). The dataset's prefixes come first; a graph that uses other namespaces has their
+    prefix lines just before its block (TriG allows directives between blocks)."""
+    header = [f"@prefix {p}: <{ns}> ." for p, ns in iris.prefixes().items()]
+    parts = ["\n".join(header) + "\n"]
     for name, graph in graphs.items():
         body = turtle_bytes(graph, iris).decode("utf-8")
-        triples = "\n".join(line for line in body.splitlines()
-                            if not line.startswith("@prefix ")).strip()
+        lines = body.splitlines()
+        extra = [line for line in lines if line.startswith("@prefix ") and line not in header]
+        triples = "\n".join(line for line in lines if not line.startswith("@prefix ")).strip()
         # not indented: a multi-line string literal must keep its lines as they are
-        parts.append(f"\n{iris.graph(name).n3()} {{\n\n{triples}\n\n}}\n")
+        parts.append("\n" + "".join(x + "\n" for x in extra)
+                     + f"{iris.graph(name).n3()} {{\n\n{triples}\n\n}}\n")
     return "".join(parts).encode("utf-8")
 
 
@@ -185,8 +188,19 @@ def render(dataset: Dataset, provenance: Graph, shapes: Graph, iris: IRIs, info:
     return files
 
 
+KEPT = ("sdmx",)  # folders of dist/ that are not the build's: imports, kept across builds
+
+
+def dataset_files(out: Path) -> list[Path]:
+    """The RDF a query or the server reads from a build folder: the public graphs and
+    the imported statistics."""
+    return [out / "gfd.trig", *sorted((out / "sdmx").glob("*.trig"))]
+
+
 def write_tree(out: Path, files: Mapping[str, bytes]) -> list[Path]:
-    """Write ``files`` as the whole content of ``out``, replacing it in one swap."""
+    """Write ``files`` as the whole content of ``out``, replacing it in one swap; the
+    folders in ``KEPT`` (statistics imported into the build folder) move over as they
+    are."""
     out = out.absolute()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -204,6 +218,9 @@ def write_tree(out: Path, files: Mapping[str, bytes]) -> list[Path]:
                 f.flush()
                 os.fsync(f.fileno())
             os.chmod(path, 0o644)
+        for kept in KEPT:
+            if (out / kept).is_dir():
+                shutil.copytree(out / kept, staging / kept)
         old = None
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))

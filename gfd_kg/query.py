@@ -220,7 +220,7 @@ def load_dataset(paths: list[Path]) -> Dataset:
 
 
 def select_remote(endpoint: str, query: str, bindings: dict[str, Node] | None = None,
-                  timeout: float = 30.0) -> Table:
+                  timeout: float = 30.0, agent: str | None = None) -> Table:
     """Run a SELECT or ASK query at a SPARQL endpoint with SPARQLWrapper."""
     from urllib.error import HTTPError, URLError
 
@@ -231,7 +231,7 @@ def select_remote(endpoint: str, query: str, bindings: dict[str, Node] | None = 
     form = check_syntax(text)
     if form not in ("SELECT", "ASK"):
         raise QueryError(f"only SELECT and ASK queries give a table, not {form}")
-    client = SPARQLWrapper(endpoint)
+    client = SPARQLWrapper(endpoint, agent=agent) if agent else SPARQLWrapper(endpoint)
     client.setQuery(text)
     # SPARQLWrapper guesses the form from the text and is misled by words in comments
     # ("reconstructing" reads as CONSTRUCT): tell it, so it asks for SPARQL JSON results.

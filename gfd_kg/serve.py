@@ -524,11 +524,11 @@ def create_app(site: Site) -> Starlette:
 
 
 def prepare_site(paths: list[Path], base: str, limits: Limits, dist: Path | None,
-                 queries_dir: Path | None) -> Site:
+                 queries_dir: Path | None, graphs: dict[Path, str] | None = None) -> Site:
     """Load the files into a fresh store in a temporary folder."""
     store_dir = Path(tempfile.mkdtemp(prefix="gfd-kg-store-"))
     try:
-        load_store(paths, store_dir)
+        load_store(paths, store_dir, graphs)
     except Exception:
         shutil.rmtree(store_dir, ignore_errors=True)
         raise

@@ -52,10 +52,11 @@ class QueryFailed(GfdError):
         super().__init__(message)
 
 
-def load_store(paths: Sequence[Path], directory: Path) -> int:
+def load_store(paths: Sequence[Path], directory: Path,
+               graphs: dict[Path, str] | None = None) -> int:
     """Load RDF files into a new on-disk store; triples of Turtle, N-Triples, JSON-LD
-    and RDF/XML files go to the default graph, quads keep their graphs. Returns the
-    number of quads."""
+    and RDF/XML files go to the default graph (or to the graph ``graphs`` names for the
+    file), quads keep their graphs. Returns the number of quads."""
     store = ox.Store(str(directory))
     for path in paths:
         fmt = LOAD_FORMATS.get(path.suffix.lower())
@@ -67,7 +68,8 @@ def load_store(paths: Sequence[Path], directory: Path) -> int:
             kwargs: dict[str, Any] = {"path": str(path), "format": fmt,
                                       "base_iri": path.absolute().as_uri()}
             if not fmt.supports_datasets:
-                kwargs["to_graph"] = ox.DefaultGraph()
+                target = (graphs or {}).get(path)
+                kwargs["to_graph"] = ox.NamedNode(target) if target else ox.DefaultGraph()
             store.bulk_load(**kwargs)
         except (SyntaxError, ValueError, OSError) as e:
             raise StoreError(f"{path}: cannot be loaded: {e}") from e

@@ -275,3 +275,50 @@ def test_landing_page_links_downloads_and_examples(client):
     assert r.status_code == 200
     assert "/download/gfd.ttl" in r.text and "/sparql?query=" in r.text
     assert "CC BY 4.0" in r.text
+
+
+# -- personal contact details ---------------------------------------------------------------
+
+PERSONAL = ("khedija.zammouri@pm.gov.tn", "marco.daglio@oecd.org", "+216 71 56 30 21",
+            "+33 1 45 24 98 76", "71 560 072")
+CONTACT = "/contact/gfd-2008-tunis/khedija-zammouri"
+
+
+def _every_route(c: httpx.Client) -> str:
+    """Everything a client can get about the contacts, by every route, as one text."""
+    texts = []
+    for q in ("SELECT * WHERE { ?s ?p ?o }",
+              "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }",
+              f"DESCRIBE <https://w3id.org/gfd-kg{CONTACT}>",
+              "DESCRIBE <https://w3id.org/gfd-kg/person/khedija-zammouri>"):
+        r = c.post("/sparql", content=q, headers={"Content-Type": "application/sparql-query",
+                                                   "Accept": "application/sparql-results+json, text/turtle"})
+        texts.append(r.text)
+    for path in (CONTACT, CONTACT + ".ttl", "/person/khedija-zammouri", "/person/marco-daglio.jsonld",
+                 "/source/gfd-2008-tunis-agenda/L418-L432"):
+        texts.append(c.get(path).text)
+    for name in ("gfd.ttl", "gfd.nq", "gfd.trig", "gfd.jsonld", "provenance.ttl", "contacts.ttl"):
+        texts.append(c.get(f"/download/{name}").text)
+    return "\n".join(texts)
+
+
+def test_no_personal_contact_detail_by_any_route(dist):
+    with running_server("--out", str(dist), "--max-rows", "100000") as base, \
+            httpx.Client(base_url=base, timeout=30) as c:
+        everything = _every_route(c)
+        assert c.get(CONTACT).status_code == 200  # the contact point itself is public
+    assert "Seminar programme" in everything
+    assert [d for d in PERSONAL if d in everything] == []
+    assert "@pm.gov.tn" not in everything and "@oecd.org" not in everything
+
+
+def test_personal_contact_details_with_the_option(tmp_path):
+    from tests.test_cli import run_cli
+
+    out = tmp_path / "dist"
+    assert run_cli("build", "--out", str(out), "--include-personal-contacts").returncode == 0
+    with running_server("--out", str(out), "--include-personal-contacts",
+                        "--max-rows", "100000") as base, \
+            httpx.Client(base_url=base, timeout=30) as c:
+        everything = _every_route(c)
+    assert [d for d in PERSONAL if d not in everything] == []
