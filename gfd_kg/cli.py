@@ -81,7 +81,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="Turtle, N-Triples, N-Quads, TriG or JSON-LD files to serve instead "
                         "of the build.")
     for name in ("host", "port", "timeout", "max_rows", "max_query_bytes", "workers",
-                 "max_waiting", "out", "base"):
+                 "max_waiting", "max_per_client", "out", "base"):
         _add_setting(p, name)
     p.add_argument("--include-personal-contacts", action="store_true",
                    help="Also serve the personal contact details (the build's contacts.ttl, "
@@ -180,7 +180,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         limits = Limits(timeout=float(args.timeout), max_rows=int(args.max_rows),
                         max_query_bytes=int(args.max_query_bytes), workers=int(args.workers),
-                        max_waiting=int(args.max_waiting))
+                        max_waiting=int(args.max_waiting),
+                        max_per_client=int(args.max_per_client))
         port = int(args.port)
     except ValueError as e:
         raise ValueError(f"a server setting is not a number: {e}") from None

@@ -204,6 +204,7 @@ def write_tree(out: Path, files: Mapping[str, bytes]) -> list[Path]:
     out = out.absolute()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(out)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     except OSError as e:
         raise OutputError(f"{out.parent}: cannot write here ({e.strerror}); "
@@ -230,5 +231,15 @@ def write_tree(out: Path, files: Mapping[str, bytes]) -> list[Path]:
             shutil.rmtree(old, ignore_errors=True)
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
-        raise OutputError(f"{out}: cannot write the build ({e.strerror})") from e
+        raise OutputError(f"{out}: cannot write the build ({e.strerror}); check the free "
+                          "space and the permissions there. The previous build, if any, is "
+                          "untouched.") from e
     return [out / name for name in files]
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Staging folders an interrupted build left beside ``out`` (one build at a time)."""
+    for stale in out.parent.glob(f".{out.name}.new-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in out.parent.glob(f".{out.name}.old-*"):
+        shutil.rmtree(stale, ignore_errors=True)

@@ -221,6 +221,12 @@ async def _protocol_params(request: Request) -> tuple[dict[str, list[str]], str 
 
 
 def _job(site: Site, query: str, params: dict[str, list[str]], accept: str | None) -> QueryJob:
+    for name in ("default-graph-uri", "named-graph-uri"):
+        for value in params.get(name, []):
+            try:
+                ox.NamedNode(value)
+            except ValueError:
+                raise QueryFailed(400, f"{name} must be an IRI, not {value[:200]!r}") from None
     return QueryJob(
         query=query,
         result_types=ranked(accept, RESULT_TYPES) or (),
@@ -293,7 +299,7 @@ async def sparql(request: Request) -> Response:
         if wants_html:
             job = _job(site, query, params, "application/sparql-results+json")
             try:
-                answer = await site.pool.run(job)
+                answer = await site.pool.run(job, _client(request))
             except QueryFailed as e:
                 return Response(pages.results_page(query, None, str(e), site.examples, "/sparql",
                                                   base=site.base),
@@ -303,11 +309,17 @@ async def sparql(request: Request) -> Response:
             return Response(pages.results_page(query, table, error, site.examples, "/sparql",
                                                base=site.base),
                             media_type="text/html; charset=utf-8")
-        answer = await site.pool.run(_job(site, query, params, accept))
+        answer = await site.pool.run(_job(site, query, params, accept), _client(request))
         return Response(answer.body, media_type=_with_charset(answer.media_type),
                         headers={"Vary": "Accept"})
     except QueryFailed as e:
         return _plain(e.status, str(e))
+
+
+def _client(request: Request) -> str:
+    """Who is asking, for the per-client limits: the peer address (proxy headers are not
+    trusted; run the server behind no proxy, or give each proxy its own limits)."""
+    return request.client.host if request.client else ""
 
 
 def _with_charset(media: str) -> str:
@@ -445,7 +457,10 @@ async def resource(request: Request) -> Response:
                       headers={"Vary": "Accept"})
     iri = site.iri_for_path(path)
     assert site.lookup is not None
-    triples = describe(site.lookup, iri)
+    try:
+        triples = describe(site.lookup, iri)
+    except ValueError:  # not even an IRI (a space, "<", "{"...): not one of ours
+        return _not_found(media, iri)
     known = bool(triples) or any(True for _ in site.lookup.quads_for_pattern(
         None, None, ox.NamedNode(iri), None))
     headers = {"Vary": "Accept", "Content-Location": f"{path}.{_suffix_of(media)}"}

@@ -42,6 +42,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("workers", "2", "Queries that run at once, each in its own process."),
         Setting("max_waiting", "16",
                 "Queries that may wait for a free worker; more at once get 503."),
+        Setting("max_per_client", "4",
+                "Queries one client address may have running or waiting; more get 429. One "
+                "client never runs on every worker at once: another client finds one free."),
         Setting("include_personal_contacts", "off",
                 "Also write contacts.ttl: the telephone and fax numbers and e-mail addresses "
                 "of the named contacts. Off by default: they are personal data."),

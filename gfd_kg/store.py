@@ -264,6 +264,18 @@ class Limits:
     max_query_bytes: int = 100_000  # size of a query's text
     workers: int = 2  # queries that run at once
     max_waiting: int = 16  # queries that may wait for a worker; more get 503
+    max_per_client: int = 4  # queries one client may have running or waiting; more get 429
+
+    @property
+    def running_per_client(self) -> int:
+        """One client never holds every worker: another client always finds one free."""
+        return max(1, self.workers - 1)
+
+
+@dataclass
+class _Client:
+    running: asyncio.Semaphore
+    in_flight: int = 0
 
 
 @dataclass
@@ -278,6 +290,7 @@ class QueryPool:
         self._idle: asyncio.Queue[_Worker] | None = None
         self._workers: list[_Worker] = []
         self._waiting = 0
+        self._clients: dict[str, _Client] = {}
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
@@ -310,18 +323,37 @@ class QueryPool:
         self._workers.remove(worker)
         return self._spawn()
 
-    async def run(self, job: QueryJob) -> QueryAnswer:
+    async def run(self, job: QueryJob, client: str = "") -> QueryAnswer:
+        """Run a query in a worker. ``client`` (its address) has at most
+        ``max_per_client`` queries in flight and ``running_per_client`` running."""
         assert self._idle is not None, "start() the pool first"
-        if len(job.query.encode("utf-8")) > self.limits.max_query_bytes:
-            raise QueryFailed(413, f"the query is longer than {self.limits.max_query_bytes} "
+        limits = self.limits
+        if len(job.query.encode("utf-8")) > limits.max_query_bytes:
+            raise QueryFailed(413, f"the query is longer than {limits.max_query_bytes} "
                                    "bytes, the limit of this endpoint")
-        if self._waiting >= self.limits.max_waiting + self.limits.workers:
+        state = self._clients.setdefault(client, _Client(asyncio.Semaphore(limits.running_per_client)))
+        if state.in_flight >= limits.max_per_client:
+            raise QueryFailed(429, f"too many queries at once from one client (at most "
+                                   f"{limits.max_per_client}); wait for the earlier ones")
+        if self._waiting >= limits.max_waiting:
             raise QueryFailed(503, "too many queries at once; try again in a moment")
+        state.in_flight += 1
         self._waiting += 1
+        waiting = True
         try:
-            worker = await self._idle.get()
+            async with state.running:
+                worker = await self._idle.get()
+                self._waiting -= 1
+                waiting = False
+                return await self._execute(worker, job)
         finally:
-            self._waiting -= 1
+            if waiting:
+                self._waiting -= 1
+            state.in_flight -= 1
+            if state.in_flight == 0:
+                self._clients.pop(client, None)
+
+    async def _execute(self, worker: _Worker, job: QueryJob) -> QueryAnswer:
         loop = asyncio.get_running_loop()
         done = loop.create_future()
         fd = worker.conn.fileno()

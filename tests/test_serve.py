@@ -152,7 +152,7 @@ def test_a_runaway_query_is_stopped_while_a_simple_one_is_answered(server):
     t = threading.Thread(target=runaway)
     t.start()
     time.sleep(0.3)  # let the runaway query reach the store first (not a readiness wait)
-    with httpx.Client(base_url=server, timeout=10) as c:
+    with other_client(server) as c:
         started = time.monotonic()
         r = c.get("/sparql", params={"query": SIMPLE},
                   headers={"Accept": "application/sparql-results+json"})
@@ -167,6 +167,46 @@ def test_a_runaway_query_is_stopped_while_a_simple_one_is_answered(server):
     # and the endpoint still answers afterwards
     with httpx.Client(base_url=server, timeout=10) as c:
         assert c.get("/sparql", params={"query": SIMPLE}).status_code == 200
+
+
+def other_client(server: str) -> httpx.Client:
+    """A client from another loopback address (127.0.0.2): the server's per-client limits
+    count it apart from the tests' usual 127.0.0.1."""
+    return httpx.Client(base_url=server, timeout=10,
+                        transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+
+
+def test_many_concurrent_slow_queries_are_stopped_or_refused(server):
+    """Eight runaway queries at once from one client: each is stopped at the time limit
+    (503) or refused at once (429: too many from one client), and a simple query from
+    another client meanwhile is answered in well under a second."""
+    results: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def slow() -> None:
+        with httpx.Client(base_url=server, timeout=60) as c:
+            r = c.get("/sparql", params={"query": RUNAWAY})
+        with lock:
+            results.append((r.status_code, r.text))
+
+    threads = [threading.Thread(target=slow) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)  # let the slow queries arrive first (not a readiness wait)
+    with other_client(server) as c:
+        started = time.monotonic()
+        r = c.get("/sparql", params={"query": SIMPLE},
+                  headers={"Accept": "application/sparql-results+json"})
+        took = time.monotonic() - started
+    for t in threads:
+        t.join(timeout=120)
+    assert r.status_code == 200 and r.json()["boolean"] is True
+    assert took < 1.0
+    assert len(results) == 8
+    assert {status for status, _ in results} <= {503, 429}
+    assert any(status == 429 for status, _ in results)
+    for status, text in results:
+        assert ("stopped after 2 s" in text) if status == 503 else ("too many queries" in text)
 
 
 def test_result_size_is_capped(client):
