@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -65,6 +66,7 @@ class Site:
     dist: Path | None = None
     examples: list[QueryFile] = field(default_factory=list)
     lookup: ox.Store | None = None
+    cache: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
     def iri_for_path(self, path: str) -> str:
         return self.base + path.lstrip("/")
@@ -364,11 +366,13 @@ async def void(request: Request) -> Response:
     if "void.ttl" not in files:
         return _plain(404, "this server has no dataset description (serve a build to get one)")
     media = _asked_format(request, tuple(RDF_FORMATS)) or "text/turtle"
-    g = Graph().parse(files["void.ttl"], format="turtle")
-    fmt = {"text/turtle": "turtle", "application/ld+json": "json-ld",
-           "application/n-triples": "nt"}[media]
-    return Response(g.serialize(format=fmt, encoding="utf-8"), media_type=_with_charset(media),
-                    headers={"Vary": "Accept"})
+    body = site.cache.get(("void", media))
+    if body is None:  # the description does not change while the server runs
+        g = Graph().parse(files["void.ttl"], format="turtle")
+        fmt = {"text/turtle": "turtle", "application/ld+json": "json-ld",
+               "application/n-triples": "nt"}[media]
+        body = site.cache[("void", media)] = g.serialize(format=fmt, encoding="utf-8")
+    return Response(body, media_type=_with_charset(media), headers={"Vary": "Accept"})
 
 
 def _asked_format(request: Request, offered: tuple[str, ...]) -> str | None:
@@ -438,7 +442,12 @@ async def docs_page(request: Request) -> Response:
 
 
 async def resource(request: Request) -> Response:
-    """Any IRI of the dataset, by its path."""
+    """Any IRI of the dataset, by its path. The lookups and the rendering run in a
+    thread, so that the event loop keeps answering other requests meanwhile."""
+    return await run_in_threadpool(_resource, request)
+
+
+def _resource(request: Request) -> Response:
     site: Site = request.app.state.site
     path = request.url.path
     forced = None
