@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from . import pages
 from .conneg import RESOURCE_TYPES, choose, ranked
+from .iris import IRIs
 from .query import QueryFile, Table, load_query
 from .store import (GRAPH_TYPES, RESULT_TYPES, Limits, QueryFailed, QueryJob, QueryPool,
                     load_store)
@@ -169,8 +170,12 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
     return g
 
 
-def serialise_triples(triples: Iterable[ox.Triple], media: str) -> bytes:
-    return ox.serialize(sorted(triples, key=str), format=RDF_FORMATS[media]) or b""
+def serialise_triples(triples: Iterable[ox.Triple], media: str,
+                      prefixes: dict[str, str] | None = None) -> bytes:
+    fmt = RDF_FORMATS[media]
+    if fmt == ox.RdfFormat.TURTLE and prefixes:
+        return ox.serialize(sorted(triples, key=str), format=fmt, prefixes=prefixes) or b""
+    return ox.serialize(sorted(triples, key=str), format=fmt) or b""
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -484,7 +489,8 @@ def _resource(request: Request) -> Response:
                          for m, href in ((m, f"{path}.{_suffix_of(m)}") for m in RDF_FORMATS))
         return Response(html, media_type="text/html; charset=utf-8",
                         headers={**headers, "Link": link})
-    return Response(serialise_triples(triples, media), media_type=_with_charset(media),
+    prefixes = {p: str(ns) for p, ns in IRIs(site.base).prefixes().items()}
+    return Response(serialise_triples(triples, media, prefixes), media_type=_with_charset(media),
                     headers=headers)
 
 
