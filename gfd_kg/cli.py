@@ -102,6 +102,18 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser(
+        "synth", help="Write N synthetic seminars shaped like the real one, as source records.",
+        description="Write a data folder of N synthetic seminars, each a renamed copy of the "
+                    "real seminar's records (distinct IRIs for events, talks and people; "
+                    "shared countries and international organisations), for benchmarks: "
+                    "`gfd-kg build --data DIR` builds it.")
+    p.add_argument("n", type=int, metavar="N", help="How many seminars.")
+    p.add_argument("--out", required=True, help="The new data folder (must not exist or be empty).")
+    p.add_argument("--seed", type=int, default=0, help="Shifts the series in time. Default: 0")
+    _add_setting(p, "data")
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser(
         "import-sdmx", help="Import OECD statistics (SDMX-CSV) as RDF Data Cube observations.",
         description="Read an SDMX-CSV file (v1 or v2, as OECD's data explorer exports it) and "
                     "write its observations as RDF Data Cube (qb:) in their own named graph, "
@@ -204,6 +216,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"serving   http://{args.host}:{port}/  (SPARQL: http://{args.host}:{port}/sparql)",
           flush=True)
     serve(site, args.host, port)
+    return EXIT_OK
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import synthesise
+
+    out = synthesise(Path(args.data), args.n, Path(args.out), seed=args.seed)
+    print(f"synth     {args.n} seminars in {out}")
     return EXIT_OK
 
 
