@@ -218,6 +218,10 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict
     result.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain name, not a list or a mapping",
+                key_node.start_mark)
         if key in result:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -279,6 +283,12 @@ def _read_file(path: Path, problems: list[Problem]) -> list[tuple[Kind, _LineDic
         return []
     except yaml.YAMLError as e:
         problems.append(Problem(path, None, None, f"malformed YAML: {e}"))
+        return []
+    except Exception as e:  # noqa: BLE001 - PyYAML's constructors raise what they raise
+        # (a date like 2008-02-30, "!!bool maybe", nesting too deep for the parser)
+        problems.append(Problem(path, None, None,
+            f"a value cannot be read ({type(e).__name__}: {str(e)[:200]}); fix it: dates are "
+            "YYYY-MM-DD and must exist, and YAML tags (!!...) are not used in record files"))
         return []
     if doc is None:
         return []

@@ -571,8 +571,10 @@ def serve(site: Site, host: str, port: int) -> None:
     import uvicorn
 
     try:
+        # a GET query as long as --max-query-bytes, %-encoded, must fit in a request head
+        head = max(64 * 1024, 3 * site.pool.limits.max_query_bytes + 16 * 1024)
         uvicorn.run(create_app(site), host=host, port=port, log_level="warning",
-                    timeout_graceful_shutdown=5)
+                    timeout_graceful_shutdown=5, h11_max_incomplete_event_size=head)
     finally:
         shutil.rmtree(site.store_dir, ignore_errors=True)
 

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import multiprocessing as mp
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -184,8 +185,22 @@ class QueryAnswer:
     kind: str  # "solutions", "boolean" or "graph"
 
 
+_STRINGS_COMMENTS_IRIS = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|'
+    r"#[^\n]*|<[^<>\"{}|^`\\\s]*>")
+_SERVICE = re.compile(r"(?<![?$\w:])SERVICE\b", re.IGNORECASE)
+
+
+def uses_service(query: str) -> bool:
+    """Whether a query asks for federation (``SERVICE``), outside strings, comments and
+    IRIs: this endpoint never connects anywhere on a client's behalf."""
+    return bool(_SERVICE.search(_STRINGS_COMMENTS_IRIS.sub(" ", query)))
+
+
 def execute(store: ox.Store, job: QueryJob) -> QueryAnswer:
     """Run one query on an open store (in a worker)."""
+    if uses_service(job.query):
+        raise QueryFailed(400, "federated queries (SERVICE) are not allowed on this endpoint")
     kwargs: dict[str, Any] = {}
     if job.default_graphs:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
@@ -245,8 +260,10 @@ def _worker_main(conn: Connection, directory: str) -> None:
             conn.send(("ok", execute(store, job)))
         except QueryFailed as e:
             conn.send(("failed", e.status, str(e)))
-        except Exception as e:  # noqa: BLE001 - reported to the caller, the worker lives on
-            conn.send(("failed", 500, f"the query failed in the store: {e}"))
+        except OSError as e:  # reading the store failed: the server's fault
+            conn.send(("failed", 500, f"the store could not be read: {e}"))
+        except Exception as e:  # noqa: BLE001 - evaluation refused the query: the client's
+            conn.send(("failed", 400, f"the query cannot be evaluated: {e}"))
 
 
 @dataclass
