@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,8 @@ def wait_until_up(url: str, process: subprocess.Popen, deadline: float = 60.0) -
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if process.poll() is not None:
-            out = process.stdout.read() if process.stdout else ""
+            log = getattr(process, "log_path", None)
+            out = Path(log).read_text(errors="replace") if log else ""
             raise RuntimeError(f"the server exited with {process.returncode}:\n{out}")
         try:
             with urlopen(url, timeout=2) as r:
@@ -44,14 +46,19 @@ def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[st
     port = free_port()
     cmd = [sys.executable, "-m", "gfd_kg", "serve", "--host", "127.0.0.1", "--port", str(port),
            *args]
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    # output to a file, not a pipe nobody reads: a full pipe would block the server
+    log = tempfile.NamedTemporaryFile(prefix="gfd-kg-serve-", suffix=".log", delete=False)
+    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                env={**os.environ, **(env or {})}, start_new_session=True)
+    process.log_path = log.name  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base + "/health", process)
         yield base
     finally:
         stop(process)
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -32,7 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 import httpx
 import pytest
@@ -473,6 +473,8 @@ QUERIES = [
     "SELECT * WHERE { SERVICE <urn:x:y> { ?s ?p ?o } }",
     "SELECT * WHERE { SERVICE <file:///etc/passwd> { ?s ?p ?o } }",
     "SELECT * WHERE { SERVICE ?service { ?s ?p ?o } }",
+    "SELECT * WHERE { FILTER(1<'>') SERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } "
+    "BIND('a' AS ?q) }",
     "BASE <a b> SELECT * {}",
     "SELECT * WHERE { ?s ?p \"\\ud800\" }",
     "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
@@ -541,7 +543,6 @@ class Req:
     body: bytes | None = None
 
     def text(self) -> str:
-        from urllib.parse import unquote
         parts = [unquote(self.target), *(v.decode("latin-1") if isinstance(v, bytes) else v
                                          for v in self.headers.values())]
         if self.body:
@@ -769,9 +770,25 @@ def test_any_accept_header_on_every_kind_of_page(client, target, a):
     assert r.status_code in (200, 404, 406), f"{r.status_code} for {req}: {r.text[:300]}"
 
 
-def test_service_clause_does_not_reach_other_hosts(client):
+SERVICE_QUERIES = {
+    "plain": "SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+    "silent": "SELECT * WHERE {{ SERVICE SILENT <{url}> {{ ?s ?p ?o }} }}",
+    "lower-case": "select * where {{ service <{url}> {{ ?s ?p ?o }} }}",
+    "in-exists": "ASK {{ FILTER EXISTS {{ SERVICE <{url}> {{ ?s ?p ?o }} }} }}",
+    "prefixed": "PREFIX remote: <{url}> SELECT * WHERE {{ SERVICE remote: {{ ?s ?p ?o }} }}",
+    "variable": "SELECT * WHERE {{ VALUES ?v {{ <{url}> }} SERVICE ?v {{ ?s ?p ?o }} }}",
+    "construct": "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+    # '<' as less-than, then a "'": a tokenizer that takes <'> for an IRI takes the rest
+    # of the line, SERVICE included, for a string
+    "less-than-quote": "SELECT * WHERE {{ FILTER(1<'>') SERVICE <{url}> {{ ?s ?p ?o }} "
+                       "BIND('a' AS ?q) }}",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SERVICE_QUERIES))
+def test_service_clause_does_not_reach_other_hosts(client, shape):
     """A public endpoint must not be a proxy: SERVICE may not make the server connect
-    anywhere (here: a listener of the test's own on 127.0.0.1)."""
+    anywhere (here: a listener of the test's own on 127.0.0.1), however it is written."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -793,7 +810,7 @@ def test_service_clause_does_not_reach_other_hosts(client):
 
     t = threading.Thread(target=accept_one, daemon=True)
     t.start()
-    q = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/probe> {{ ?s ?p ?o }} }}"
+    q = SERVICE_QUERIES[shape].format(url=f"http://127.0.0.1:{port}/probe")
     req = Req("GET", "/sparql?query=" + quote(q, safe=""),
               {"Accept": "application/sparql-results+json"})
     try:
