@@ -31,7 +31,7 @@ from rdflib.query import Result
 from gfd_kg.iris import base_from_env
 from gfd_kg.settings import PROJECT_ROOT
 from tests.server import running_server
-from tests.test_browser import ARTIFACTS, CHROMIUM, FLAGS
+from tests.test_browser import ARTIFACTS, browser  # noqa: F401 - the shared browser fixture
 from tests.test_cli import run_cli
 
 SCHEMA = "http://schema.org/"
@@ -454,18 +454,6 @@ BROWSER_PAGES = {
     "organization": (f"/{ORG}", {ORG_ALT_NAME}),
     "question": (f"/{QUESTION}", {QUESTION_TEXT}),
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.fail("Chromium is not installed: run scripts/system-deps.sh (Debian chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture
