@@ -12,6 +12,7 @@ import pytest
 
 from gfd_kg.query import load_dataset, load_query, parse_bindings, select
 from gfd_kg.settings import PROJECT_ROOT
+from tests.server import build_dist
 from tests.test_cli import run_cli
 
 ANSWERS = Path(__file__).parent / "query-answers"
@@ -28,10 +29,7 @@ def expected(name: str) -> tuple[tuple[str, ...], list[tuple[str, ...]], dict]:
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("queries") / "dist"
-    result = run_cli("build", "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    return out
+    return build_dist(tmp_path_factory.mktemp("queries") / "dist")
 
 
 @pytest.fixture(scope="module")

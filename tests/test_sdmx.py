@@ -24,6 +24,7 @@ from gfd_kg.query import load_dataset, load_query, select
 from gfd_kg.sdmx import (QB, SDMX_DIMENSION, SDMX_MEASURE, SdmxError, import_sdmx,
                          read_sdmx_csv, seminar_countries, to_cube)
 from gfd_kg.settings import PROJECT_ROOT
+from tests.server import build_dist
 from tests.test_cli import run_cli
 
 FIXTURES = Path(__file__).parent / "sdmx"
@@ -66,10 +67,7 @@ BAD = {
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("sdmx") / "dist"
-    result = run_cli("build", "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    return out
+    return build_dist(tmp_path_factory.mktemp("sdmx") / "dist")
 
 
 @pytest.fixture
