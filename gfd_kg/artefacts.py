@@ -44,6 +44,13 @@ def shapes(iris: IRIs) -> Graph:
     return load_turtle_dir(SHAPES_DIR, iris)
 
 
+def shapes_source(iris: IRIs) -> bytes | None:
+    """The shapes as written, comments and all, when ``shapes/`` holds one file (files
+    cannot simply be joined: their blank node labels would meet); None otherwise."""
+    files = sorted(SHAPES_DIR.glob("*.ttl"))
+    return rebase(files[0].read_text(encoding="utf-8"), iris).encode("utf-8") if len(files) == 1 else None
+
+
 _FORMATS = {".ttl": "turtle", ".nt": "nt", ".nq": "nquads", ".trig": "trig",
             ".jsonld": "json-ld", ".json": "json-ld", ".rdf": "xml", ".owl": "xml"}
 

@@ -59,6 +59,7 @@ def make_parser() -> argparse.ArgumentParser:
     _add_setting(p, "base")
     _add_flag(p, "include_personal_contacts")
     _add_setting(p, "build_time")
+    _add_setting(p, "jobs")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser(
@@ -166,11 +167,54 @@ def make_parser() -> argparse.ArgumentParser:
 
 def cmd_build(args: argparse.Namespace) -> int:
     iris = IRIs(args.base)
-    build(Path(args.data), Path(args.out), iris, progress=lambda line: print(line, flush=True),
+    try:
+        jobs = int(args.jobs)
+        if jobs < 0:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"--jobs {args.jobs!r}: give a number of processes, or 0 for one "
+                         "per core") from None
+    bar = ProgressBar(sys.stderr)
+    build(Path(args.data), Path(args.out), iris, progress=bar.line,
           include_personal_contacts=args.include_personal_contacts,
-          time_of_build=args.build_time or None)
+          time_of_build=args.build_time or None, jobs=jobs or None, advance=bar.advance)
     print(f"built     {Path(args.out) / 'gfd.ttl'}")
     return EXIT_OK
+
+
+class ProgressBar:
+    """Stage lines on stdout; over the seminars, a bar on the terminal (redrawn in
+    place), or a line at every tenth when stderr is not a terminal. Silent for one."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.shown = 0
+        self.started = 0.0
+
+    def line(self, text: str) -> None:
+        if self.tty and self.shown:
+            self.stream.write("\r\033[K")
+            self.shown = 0
+        print(text, flush=True)
+
+    def advance(self, done: int, total: int) -> None:
+        import time
+
+        if total < 2:
+            return
+        if done == 1 or not self.started:
+            self.started = time.monotonic()
+        rate = done / max(time.monotonic() - self.started, 1e-9)
+        left = (total - done) / rate if rate else 0
+        text = f"seminars {done}/{total} {rate:.1f}/s, {left:.0f}s left"
+        if self.tty:
+            filled = done * 30 // total
+            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {text}\033[K")
+            self.shown = 1
+        elif done == total or done * 10 // total != (done - 1) * 10 // total:
+            self.stream.write(text + "\n")
+        self.stream.flush()
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

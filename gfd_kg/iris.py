@@ -101,3 +101,6 @@ class IRIs:
             "sh": SH,
             "vann": VANN,
         }
+
+    def prefixes_text(self) -> dict[str, str]:
+        return {prefix: str(ns) for prefix, ns in self.prefixes().items()}

@@ -1,38 +1,48 @@
 """Dumps: the only module that writes bytes.
 
-``render`` turns a built dataset into the files of ``dist/`` (name -> bytes), all
-deterministic: blank nodes get canonical labels, N-Triples and N-Quads lines are sorted,
-JSON-LD is written in a fixed order. ``write_tree`` writes them into a fresh folder next to
-the output folder and swaps it in whole, so a failed or interrupted build never leaves
-half a ``dist/``: the previous one stays as it was.
+The stages before hand each graph over as sorted N-Triples (``ntriples_bytes``): one line
+per triple, blank nodes labelled from their content, no duplicates. ``render`` turns those
+into the files of ``dist/`` (name -> bytes), all deterministic, with pyoxigraph's writers
+for Turtle and TriG (a million triples a second; rdflib's writers manage some tens of
+thousands) and an own compact JSON-LD writer. ``write_tree`` writes the files into a fresh
+folder next to the output folder and swaps it in whole, so a failed or interrupted build
+never leaves half a ``dist/``: the previous one stays as it was.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
+import io
+import itertools
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
+import pyoxigraph as ox
+from rdflib import BNode, Graph
 from rdflib.compare import to_canonical_graph
-from rdflib.namespace import XSD
 
 from .docs import ontology_html, shapes_html
 from .errors import OutputError
 from .iris import IRIs
 from .model import CONTACTS_GRAPH, DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from .provenance import BuildInfo
-from .void import void_graph
+from .void import GraphStats, void_graph
 
 PROVENANCE_GRAPH = "provenance"
 # The named graphs of gfd.trig / gfd.nq, in this order.
 PUBLIC_GRAPHS = (DATA_GRAPH, ONTOLOGY_GRAPH, INFERRED_GRAPH, PROVENANCE_GRAPH)
 CHECKSUMS = "SHA256SUMS"
 CONTEXT = "context.jsonld"
+_RDF_TYPE = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
 def _canonical(graph: Graph) -> Graph:
@@ -44,50 +54,77 @@ def _canonical(graph: Graph) -> Graph:
     return to_canonical_graph(graph)
 
 
-def _with_prefixes(graph: Graph, iris: IRIs) -> Graph:
-    g = Graph(bind_namespaces="none")
-    for prefix, ns in iris.prefixes().items():
-        g.bind(prefix, ns)
-    for triple in _canonical(graph):
-        g.add(triple)
-    return g
-
-
-def turtle_bytes(graph: Graph, iris: IRIs) -> bytes:
-    """Readable Turtle with the dataset's prefixes; the same graph gives the same bytes."""
-    return _with_prefixes(graph, iris).serialize(format="turtle", encoding="utf-8")
-
-
 def ntriples_bytes(graph: Graph) -> bytes:
+    """The graph as sorted N-Triples: what one stage hands the next, and ``gfd.nt``."""
     lines = _canonical(graph).serialize(format="nt", encoding="utf-8").splitlines(keepends=True)
     return b"".join(sorted(line for line in lines if line.strip()))
 
 
-def nquads_bytes(graphs: Mapping[str, Graph], iris: IRIs) -> bytes:
-    lines: list[bytes] = []
-    for name, graph in graphs.items():
-        g = iris.graph(name).n3().encode("utf-8")
-        for line in ntriples_bytes(graph).splitlines():
-            lines.append(line[:-1].rstrip() + b" " + g + b" .\n")
+def merge_ntriples(parts: Iterable[bytes]) -> bytes:
+    """Sorted N-Triples of several graphs as one graph: lines merged, duplicates dropped."""
+    lines: set[bytes] = set()
+    for part in parts:
+        lines.update(part.splitlines(keepends=True))
     return b"".join(sorted(lines))
 
 
-def trig_bytes(graphs: Mapping[str, Graph], iris: IRIs) -> bytes:
-    """TriG: each named graph's readable Turtle inside ``<graph> { ... }``, the graphs in
-    the given order (rdflib's TriG writer orders graphs by hash, which changes from run to
-    run). The dataset's prefixes come first; a graph that uses other namespaces has their
-    prefix lines just before its block (TriG allows directives between blocks)."""
-    header = [f"@prefix {p}: <{ns}> ." for p, ns in iris.prefixes().items()]
-    parts = ["\n".join(header) + "\n"]
-    for name, graph in graphs.items():
-        body = turtle_bytes(graph, iris).decode("utf-8")
-        lines = body.splitlines()
-        extra = [line for line in lines if line.startswith("@prefix ") and line not in header]
-        triples = "\n".join(line for line in lines if not line.startswith("@prefix ")).strip()
-        # not indented: a multi-line string literal must keep its lines as they are
-        parts.append("\n" + "".join(x + "\n" for x in extra)
-                     + f"{iris.graph(name).n3()} {{\n\n{triples}\n\n}}\n")
-    return "".join(parts).encode("utf-8")
+def _triples(nt: bytes) -> Iterator[ox.Quad]:
+    return ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
+
+
+def _subject_first_type(nt: bytes) -> bytes:
+    """The lines grouped by subject (as sorted), each subject's ``rdf:type`` lines first:
+    the order Turtle is easiest to read in."""
+    out: list[bytes] = []
+    for _subject, group in itertools.groupby(nt.splitlines(keepends=True),
+                                             key=lambda line: line.split(b" ", 1)[0]):
+        lines = list(group)
+        out.extend(line for line in lines if line.split(b" ", 2)[1] == _RDF_TYPE)
+        out.extend(line for line in lines if line.split(b" ", 2)[1] != _RDF_TYPE)
+    return b"".join(out)
+
+
+def turtle_bytes(nt: bytes, iris: IRIs) -> bytes:
+    """Turtle with the dataset's prefixes, subject by subject; the same graph gives the
+    same bytes."""
+    buffer = io.BytesIO()
+    out = _OwnPrefixLines(buffer, iris.prefixes_text())
+    ox.serialize(_triples(_subject_first_type(nt)), out, format=ox.RdfFormat.TURTLE,
+                 prefixes=iris.prefixes_text())
+    out.flush()
+    return buffer.getvalue()
+
+
+def graph_turtle_bytes(graph: Graph, iris: IRIs) -> bytes:
+    return turtle_bytes(ntriples_bytes(graph), iris)
+
+
+def _nquads_lines(graphs: Mapping[str, bytes], iris: IRIs) -> Iterator[bytes]:
+    """N-Quads lines of the graphs, sorted (each graph's lines are: merged as they come)."""
+    def lines(name: str, nt: bytes) -> Iterator[bytes]:
+        g = b" " + iris.graph(name).n3().encode("utf-8") + b" .\n"
+        for line in nt.splitlines(keepends=True):
+            yield line[:-3] + g
+    return heapq.merge(*(lines(name, nt) for name, nt in graphs.items()))
+
+
+def _quads(graphs: Mapping[str, bytes], iris: IRIs) -> Iterator[ox.Quad]:
+    for name, nt in graphs.items():
+        g = ox.NamedNode(str(iris.graph(name)))
+        for q in _triples(_subject_first_type(nt)):
+            yield ox.Quad(q.subject, q.predicate, q.object, g)
+
+
+def graph_stats(nt: bytes) -> tuple[Counter[str], Counter[str]]:
+    """Instances per class and triples per property of a graph given as N-Triples."""
+    classes: Counter[str] = Counter()
+    properties: Counter[str] = Counter()
+    for line in nt.splitlines():
+        _s, p, rest = line.split(b" ", 2)
+        properties[p[1:-1].decode("utf-8")] += 1
+        if p == _RDF_TYPE and rest.startswith(b"<"):
+            classes[rest[1:rest.index(b">")].decode("utf-8")] += 1
+    return classes, properties
 
 
 # -- JSON-LD ---------------------------------------------------------------------------
@@ -103,89 +140,158 @@ class _Compactor:
         # longest namespace first, so event: wins over a shorter prefix of it
         self.prefixes = sorted(((str(ns), p) for p, ns in iris.prefixes().items()),
                                key=lambda x: -len(x[0]))
+        self.cache: dict[str, str] = {}
 
-    def iri(self, term: URIRef | BNode) -> str:
-        if isinstance(term, BNode):
-            return f"_:{term}"
-        text = str(term)
-        for ns, prefix in self.prefixes:
-            if text.startswith(ns) and len(text) > len(ns):
-                return f"{prefix}:{text[len(ns):]}"
-        return text
+    def iri(self, text: str) -> str:
+        found = self.cache.get(text)
+        if found is None:
+            found = text
+            for ns, prefix in self.prefixes:
+                if text.startswith(ns) and len(text) > len(ns):
+                    found = f"{prefix}:{text[len(ns):]}"
+                    break
+            if len(self.cache) < 100_000:
+                self.cache[text] = found
+        return found
 
-    def value(self, term) -> object:
-        if isinstance(term, Literal):
+    def node(self, term: ox.NamedNode | ox.BlankNode) -> str:
+        return f"_:{term.value}" if isinstance(term, ox.BlankNode) else self.iri(term.value)
+
+    def value(self, term: ox.NamedNode | ox.BlankNode | ox.Literal) -> object:
+        if isinstance(term, ox.Literal):
             if term.language:
-                return {"@value": str(term), "@language": term.language}
-            if term.datatype is None or term.datatype == XSD.string:
-                return str(term)
-            return {"@value": str(term), "@type": self.iri(term.datatype)}
-        return {"@id": self.iri(term)}
+                return {"@value": term.value, "@language": term.language}
+            datatype = term.datatype.value
+            if datatype in (_XSD_STRING, _RDF_LANG_STRING):
+                return term.value
+            return {"@value": term.value, "@type": self.iri(datatype)}
+        return {"@id": self.node(term)}
 
 
 def _sort_key(value: object) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def jsonld_bytes(graph: Graph, iris: IRIs, context_url: str) -> bytes:
-    """Compacted JSON-LD: one node object per subject, in a fixed order."""
-    from rdflib import RDF
-
+def _jsonld_chunks(nt: bytes, iris: IRIs, context_url: str) -> Iterator[str]:
     c = _Compactor(iris)
-    nodes: dict[str, dict[str, list]] = {}
-    for s, p, o in _canonical(graph):
-        node = nodes.setdefault(c.iri(s), {})
-        if p == RDF.type and not isinstance(o, Literal):
-            node.setdefault("@type", []).append(c.iri(o))
-        else:
-            node.setdefault(c.iri(p), []).append(c.value(o))
-    out = []
-    for ident in sorted(nodes):
-        node: dict[str, object] = {"@id": ident}
-        for key in sorted(nodes[ident]):
-            values = sorted(nodes[ident][key], key=_sort_key)
-            node[key] = values[0] if len(values) == 1 else values
-        out.append(node)
-    doc = {"@context": context_url, "@graph": out}
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    type_iri = _RDF_TYPE[1:-1].decode()
+    yield "{\n \"@context\": " + json.dumps(context_url) + ",\n \"@graph\": ["
+    first = True
+    # the lines are sorted, so each subject's triples come together
+    for subject, quads in itertools.groupby(_triples(nt), key=lambda q: q.subject):
+        values: dict[str, list] = {}
+        for q in quads:
+            if q.predicate.value == type_iri and not isinstance(q.object, ox.Literal):
+                values.setdefault("@type", []).append(c.node(q.object))
+            else:
+                values.setdefault(c.iri(q.predicate.value), []).append(c.value(q.object))
+        node: dict[str, object] = {"@id": c.node(subject)}
+        for key in sorted(values):
+            vs = values[key] if len(values[key]) == 1 else sorted(values[key], key=_sort_key)
+            node[key] = vs[0] if len(vs) == 1 else vs
+        text = json.dumps(node, ensure_ascii=False, indent=1)
+        yield ("\n  " if first else ",\n  ") + text.replace("\n", "\n  ")
+        first = False
+    yield "\n ]\n}\n"
 
 
 # -- the tree ----------------------------------------------------------------------------
 
-def render(dataset: Dataset, provenance: Graph, shapes: Graph, iris: IRIs, info: BuildInfo,
+def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: Graph,
+           shapes_text: bytes, iris: IRIs, info: BuildInfo,
            embeddings: Mapping[str, bytes] | None = None,
-           include_personal_contacts: bool = False) -> dict[str, bytes]:
-    """Every file of ``dist/``, by relative path."""
-    graphs = {name: _canonical(dataset.graph(iris.graph(name))) for name in PUBLIC_GRAPHS
-              if name != PROVENANCE_GRAPH}
-    graphs[PROVENANCE_GRAPH] = provenance
-    shapes = _canonical(shapes)
-    data = graphs[DATA_GRAPH]
-    files: dict[str, bytes] = {
-        "gfd.ttl": turtle_bytes(data, iris),
-        "gfd.nt": ntriples_bytes(data),
-        "gfd.jsonld": jsonld_bytes(data, iris, CONTEXT),
-        CONTEXT: (json.dumps(jsonld_context(iris), indent=1) + "\n").encode("utf-8"),
-        "gfd.trig": trig_bytes(graphs, iris),
-        "gfd.nq": nquads_bytes(graphs, iris),
-        "inferred.ttl": turtle_bytes(graphs[INFERRED_GRAPH], iris),
-        "provenance.ttl": turtle_bytes(provenance, iris),
-        "ontology.ttl": turtle_bytes(graphs[ONTOLOGY_GRAPH], iris),
-        "shapes.ttl": turtle_bytes(shapes, iris),
-        "ontology.html": ontology_html(graphs[ONTOLOGY_GRAPH], iris.base).encode("utf-8"),
-        "shapes.html": shapes_html(shapes, iris.base).encode("utf-8"),
-    }
+           include_personal_contacts: bool = False) -> list[str]:
+    """Write every file of ``dist/`` into ``folder`` (the big ones streamed, so a large
+    corpus never sits in memory twice); return their names. ``graphs``: the sorted
+    N-Triples of each named graph (the public ones and ``contacts``); ``shapes_text``: the
+    shapes as written in ``shapes/``, published as they are, comments and all."""
+    public = {name: graphs[name] for name in PUBLIC_GRAPHS}
+    data = public[DATA_GRAPH]
+    prefixes = iris.prefixes_text()
+    written: list[str] = []
+
+    def put(name: str, content: bytes | Iterable[bytes]) -> None:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            if isinstance(content, bytes):
+                f.write(content)
+            else:
+                for chunk in content:
+                    f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        written.append(name)
+
+    def put_rdf(name: str, quads: Iterator[ox.Quad], fmt: ox.RdfFormat) -> None:
+        with open(folder / name, "wb") as f:
+            ox.serialize(quads, _OwnPrefixLines(f, prefixes), format=fmt, prefixes=prefixes)
+            f.flush()
+            os.fsync(f.fileno())
+        written.append(name)
+
+    put_rdf("gfd.ttl", _triples(_subject_first_type(data)), ox.RdfFormat.TURTLE)
+    put("gfd.nt", data)
+    put("gfd.jsonld", (chunk.encode("utf-8") for chunk in _jsonld_chunks(data, iris, CONTEXT)))
+    put(CONTEXT, (json.dumps(jsonld_context(iris), indent=1) + "\n").encode("utf-8"))
+    put_rdf("gfd.trig", _quads(public, iris), ox.RdfFormat.TRIG)
+    put("gfd.nq", _nquads_lines(public, iris))
+    for name, graph in (("inferred.ttl", INFERRED_GRAPH), ("provenance.ttl", PROVENANCE_GRAPH),
+                        ("ontology.ttl", ONTOLOGY_GRAPH)):
+        put_rdf(name, _triples(_subject_first_type(public[graph])), ox.RdfFormat.TURTLE)
+    put("shapes.ttl", shapes_text)
+    put("ontology.html", ontology_html(ontology, iris.base).encode("utf-8"))
+    put("shapes.html", shapes_html(shapes, iris.base).encode("utf-8"))  # no blank node labels shown
     for name, content in sorted((embeddings or {}).items()):
-        files[f"embed/{name}"] = content
+        put(f"embed/{name}", content)
     if include_personal_contacts:
-        files["contacts.ttl"] = turtle_bytes(dataset.graph(iris.graph(CONTACTS_GRAPH)), iris)
-    sizes = {name: len(content) for name, content in files.items()
+        put("contacts.ttl", turtle_bytes(graphs[CONTACTS_GRAPH], iris))
+    sizes = {name: (folder / name).stat().st_size for name in written
              if "/" not in name and not name.endswith(".html")}
-    files["void.ttl"] = turtle_bytes(void_graph(graphs, sizes, iris, info), iris)
-    files[CHECKSUMS] = "".join(
-        f"{hashlib.sha256(content).hexdigest()}  {name}\n"
-        for name, content in sorted(files.items())).encode("utf-8")
-    return files
+    classes, properties = graph_stats(data)
+    stats = GraphStats(triples={name: nt.count(b"\n") for name, nt in public.items()},
+                       classes=classes, properties=properties)
+    put("void.ttl", graph_turtle_bytes(void_graph(stats, sizes, iris, info), iris))
+    put(CHECKSUMS, "".join(f"{_sha256(folder / name)}  {name}\n"
+                           for name in sorted(written)).encode("utf-8"))
+    return written
+
+
+class _OwnPrefixLines:
+    """A file that writes the prefix lines in the dataset's order, then what the Turtle
+    or TriG writer sends after its own prefix lines (whose order is the writer's)."""
+
+    def __init__(self, f: BinaryIO, prefixes: Mapping[str, str]) -> None:
+        self.f = f
+        self.header = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in prefixes.items())
+        self.pending = b""  # the writer's output while it may still be prefix lines
+
+    def write(self, data: bytes) -> int:
+        if self.pending is None:
+            return self.f.write(data)
+        self.pending += bytes(data)
+        while b"\n" in self.pending:
+            line, rest = self.pending.split(b"\n", 1)
+            if not line.startswith(b"@prefix "):
+                self.f.write(self.header.encode("utf-8") + b"\n" + self.pending)
+                self.pending = None  # type: ignore[assignment]
+                return len(data)
+            self.pending = rest
+        return len(data)
+
+    def flush(self) -> None:
+        if self.pending is not None:  # nothing but prefixes: an empty graph
+            self.f.write(self.header.encode("utf-8") + self.pending)
+            self.pending = None  # type: ignore[assignment]
+        self.f.flush()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 KEPT = ("sdmx",)  # folders of dist/ that are not the build's: imports, kept across builds
@@ -197,10 +303,10 @@ def dataset_files(out: Path) -> list[Path]:
     return [out / "gfd.trig", *sorted((out / "sdmx").glob("*.trig"))]
 
 
-def write_tree(out: Path, files: Mapping[str, bytes]) -> list[Path]:
-    """Write ``files`` as the whole content of ``out``, replacing it in one swap; the
-    folders in ``KEPT`` (statistics imported into the build folder) move over as they
-    are."""
+def write_tree(out: Path, fill: Callable[[Path], object]) -> None:
+    """Make ``out`` what ``fill`` writes into an empty folder, replacing it in one swap;
+    the folders in ``KEPT`` (statistics imported into the build folder) move over as
+    they are."""
     out = out.absolute()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -211,14 +317,9 @@ def write_tree(out: Path, files: Mapping[str, bytes]) -> list[Path]:
                           "choose another --out folder or fix its permissions") from e
     try:
         os.chmod(staging, 0o755)
-        for name, content in files.items():
-            path = staging / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "wb") as f:
-                f.write(content)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(path, 0o644)
+        fill(staging)
+        for path in staging.rglob("*"):
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
         for kept in KEPT:
             if (out / kept).is_dir():
                 shutil.copytree(out / kept, staging / kept)
@@ -234,7 +335,9 @@ def write_tree(out: Path, files: Mapping[str, bytes]) -> list[Path]:
         raise OutputError(f"{out}: cannot write the build ({e.strerror}); check the free "
                           "space and the permissions there. The previous build, if any, is "
                           "untouched.") from e
-    return [out / name for name in files]
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _remove_leftovers(out: Path) -> None:

@@ -33,6 +33,9 @@ SETTINGS: dict[str, Setting] = {
                 "Time the provenance and the dataset description record for the build (ISO "
                 "8601). Without it: $SOURCE_DATE_EPOCH, else the time of the data's last git "
                 "commit, else none. Never the clock, so builds stay byte-identical."),
+        Setting("jobs", "0",
+                "Processes that build seminars at once (each seminar is validated and "
+                "reasoned on its own); 0: one per available core."),
         Setting("host", "127.0.0.1", "Address the server listens on."),
         Setting("port", "8000", "Port the server listens on."),
         Setting("timeout", "5", "Seconds a SPARQL query may run before it is stopped (503)."),

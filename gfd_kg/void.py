@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, XSD
@@ -45,9 +46,19 @@ def _slug(iris: IRIs, term: URIRef) -> str:
     return str(term).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
-def void_graph(graphs: Mapping[str, Graph], dumps: Mapping[str, int], iris: IRIs,
+@dataclass(frozen=True)
+class GraphStats:
+    """What the description counts: triples per named graph, and in the data graph the
+    instances per class and the triples per property (IRIs as text)."""
+
+    triples: Mapping[str, int]
+    classes: Counter[str]
+    properties: Counter[str]
+
+
+def void_graph(stats: GraphStats, dumps: Mapping[str, int], iris: IRIs,
                info: BuildInfo, data_graph: str = "data") -> Graph:
-    """``graphs``: the published named graphs by name; ``dumps``: file name -> byte size."""
+    """``stats``: the published named graphs' counts; ``dumps``: file name -> byte size."""
     g = Graph()
     ds = iris.mint("dataset", "gfd-kg")
     publisher = iris.mint("agent", "gfd-kg-project")
@@ -77,24 +88,22 @@ def void_graph(graphs: Mapping[str, Graph], dumps: Mapping[str, int], iris: IRIs
     g.add((publisher, RDF.type, FOAF.Organization))
     g.add((publisher, FOAF.name, Literal("gfd-kg project")))
 
-    data = graphs[data_graph]
-    g.add((ds, VOID.triples, Literal(sum(len(x) for x in graphs.values()),
-                                     datatype=XSD.integer)))
+    g.add((ds, VOID.triples, Literal(sum(stats.triples.values()), datatype=XSD.integer)))
     vocabularies = set()
-    for name, graph in sorted(graphs.items()):
+    for name, count in sorted(stats.triples.items()):
         subset = iris.mint("dataset", f"gfd-kg/{name}")
         g.add((ds, VOID.subset, subset))
         g.add((subset, RDF.type, VOID.Dataset))
         g.add((subset, DCTERMS.title, Literal(f"{name} graph", lang="en")))
         g.add((subset, SCHEMA.identifier, iris.graph(name)))
-        g.add((subset, VOID.triples, Literal(len(graph), datatype=XSD.integer)))
-    classes = Counter(o for _s, o in data.subject_objects(RDF.type))
+        g.add((subset, VOID.triples, Literal(count, datatype=XSD.integer)))
+    classes = Counter({URIRef(c): n for c, n in stats.classes.items()})
     for cls, n in sorted(classes.items()):
         part = iris.mint("dataset", f"gfd-kg/{data_graph}/class/{_slug(iris, cls)}")
         g.add((ds, VOID.classPartition, part))
         g.add((part, VOID["class"], cls))
         g.add((part, VOID.entities, Literal(n, datatype=XSD.integer)))
-    properties = Counter(p for p in data.predicates())
+    properties = Counter({URIRef(p): n for p, n in stats.properties.items()})
     for prop, n in sorted(properties.items()):
         part = iris.mint("dataset", f"gfd-kg/{data_graph}/property/{_slug(iris, prop)}")
         g.add((ds, VOID.propertyPartition, part))

@@ -1,0 +1,90 @@
+"""The rule engine the build reasons with (``gfd_kg.reason.infer``) gives exactly what
+owlrl's complete OWL 2 RL closure gives (``infer_owlrl``): on the real seminar, on a
+synthetic one, and on small cases for each construct it implements (tests/reasoning/).
+It refuses an ontology with a construct it does not implement, and data that puts one
+individual in two disjoint classes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import OWL, RDF, Graph, Literal, Namespace, URIRef
+
+from gfd_kg.build import assemble
+from gfd_kg.iris import IRIs
+from gfd_kg.model import DATA_GRAPH
+from gfd_kg.reason import ReasoningError, Rules, infer, infer_owlrl
+from gfd_kg.synth import synthesise
+from tests.conftest import DATA
+
+CASES = sorted((Path(__file__).parent / "reasoning").glob("*.ttl"))
+O = Namespace("https://w3id.org/gfd-kg/ontology/")
+EX = Namespace("https://w3id.org/gfd-kg/thing/")
+
+
+def _split(path: Path) -> tuple[Graph, Graph]:
+    """A case file as (data, ontology): statements about ontology terms are axioms."""
+    g = Graph().parse(path)
+    ontology, data = Graph(), Graph()
+    for s, p, o in g:
+        (ontology if str(s).startswith(str(O)) or not isinstance(s, URIRef) else data).add((s, p, o))
+    return data, ontology
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_the_engine_gives_owlrl_closure_on_each_case(case: Path, iris: IRIs) -> None:
+    data, ontology = _split(case)
+    expected = set(infer_owlrl(data, ontology, iris))
+    assert expected, f"{case.name}: the case must infer something"
+    assert set(infer(data, ontology, iris)) == expected
+
+
+def test_the_cases_reach_the_constructs(iris: IRIs) -> None:
+    """A few inferences the cases exist for, so that an empty or wrong expectation
+    cannot pass unseen."""
+    def inferred(name: str) -> set:
+        data, ontology = _split(Path(__file__).parent / "reasoning" / name)
+        return set(infer(data, ontology, iris))
+
+    assert (EX.b, O.partners, EX.a) in inferred("symmetric-transitive.ttl")
+    assert (EX.u1, O.within, EX.u4) in inferred("symmetric-transitive.ttl")
+    assert (EX.y, O.name, Literal("X")) in inferred("same-as.ttl")
+    assert (EX.q, RDF.type, O.Agent) in inferred("unions.ttl")
+    assert (EX.m, RDF.type, O.Event) in inferred("equivalences.ttl")
+
+
+def test_the_engine_gives_owlrl_closure_on_the_seminar(built, iris: IRIs) -> None:
+    data = built.graph(DATA_GRAPH, iris)
+    assert set(infer(data, built.ontology, iris)) == set(infer_owlrl(data, built.ontology, iris))
+
+
+def test_the_engine_gives_owlrl_closure_on_a_synthetic_seminar(tmp_path: Path, iris: IRIs) -> None:
+    folder = synthesise(DATA, 1, tmp_path / "synth", seed=7)
+    b = assemble(folder, iris)
+    data = b.graph(DATA_GRAPH, iris)
+    mine = set(infer(data, b.ontology, iris))
+    assert len(mine) > 300
+    assert mine == set(infer_owlrl(data, b.ontology, iris))
+
+
+@pytest.mark.parametrize("axiom", [
+    (O.p, RDF.type, OWL.FunctionalProperty),
+    (O.C, OWL.someValuesFrom, O.D),
+    (O.p, OWL.propertyChainAxiom, RDF.nil),
+])
+def test_an_unknown_construct_is_refused(axiom, built) -> None:
+    ontology = Graph()
+    for t in built.ontology:
+        ontology.add(t)
+    ontology.add(axiom)
+    with pytest.raises(ReasoningError, match="does not implement"):
+        Rules.of(ontology)
+
+
+def test_disjoint_classes_are_a_contradiction(built, iris: IRIs) -> None:
+    data = Graph()
+    data.add((EX.x, RDF.type, O.PublicPrivatePartnership))
+    data.add((EX.x, RDF.type, O.PublicPublicCollaboration))
+    with pytest.raises(ReasoningError, match="disjoint"):
+        infer(data, built.ontology, iris)
