@@ -34,7 +34,7 @@ from .reason import ReasoningError, Rules, infer
 from .records import Records, load_records, partition
 from .settings import DataLayout
 from .source import Agenda, load_agenda
-from .validate import Report, validate
+from .validate import Report, shapes_graph, validate
 
 Progress = Callable[[str], None]
 Advance = Callable[[int, int], None]  # seminars done, seminars in all
@@ -273,7 +273,7 @@ def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None
     check_vocabulary(records, ontology, iris)
     parts = partition(records, layout.records)
     shapes = artefacts.shapes(iris)
-    ctx = Context(agenda, iris, info, ontology, shapes, Rules.of(ontology))
+    ctx = Context(agenda, iris, info, ontology, shapes_graph(shapes), Rules.of(ontology))
     figures: dict = {"seminars": len(parts), "records": len(records), "seconds": {}}
     _timed(progress, "records", t, f"{len(records)} records from {layout.records}, "
            f"{len(parts)} seminar{'s' if len(parts) != 1 else ''} "

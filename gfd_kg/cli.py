@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from . import __version__
@@ -190,7 +191,7 @@ class ProgressBar:
         self.stream = stream
         self.tty = stream.isatty()
         self.shown = 0
-        self.started = 0.0
+        self.started = time.monotonic()
 
     def line(self, text: str) -> None:
         if self.tty and self.shown:
@@ -199,12 +200,8 @@ class ProgressBar:
         print(text, flush=True)
 
     def advance(self, done: int, total: int) -> None:
-        import time
-
         if total < 2:
             return
-        if done == 1 or not self.started:
-            self.started = time.monotonic()
         rate = done / max(time.monotonic() - self.started, 1e-9)
         left = (total - done) / rate if rate else 0
         text = f"seminars {done}/{total} {rate:.1f}/s, {left:.0f}s left"
