@@ -115,16 +115,21 @@ def _quads(graphs: Mapping[str, bytes], iris: IRIs) -> Iterator[ox.Quad]:
             yield ox.Quad(q.subject, q.predicate, q.object, g)
 
 
-def graph_stats(nt: bytes) -> tuple[Counter[str], Counter[str]]:
-    """Instances per class and triples per property of a graph given as N-Triples."""
+def graph_stats(nt: bytes) -> tuple[Counter[str], Counter[str], dict[str, str]]:
+    """Instances per class, triples per property and each class's first instance (IRIs
+    only, in the lines' order) of a graph given as sorted N-Triples."""
     classes: Counter[str] = Counter()
     properties: Counter[str] = Counter()
+    first: dict[str, str] = {}
     for line in nt.splitlines():
-        _s, p, rest = line.split(b" ", 2)
+        s, p, rest = line.split(b" ", 2)
         properties[p[1:-1].decode("utf-8")] += 1
         if p == _RDF_TYPE and rest.startswith(b"<"):
-            classes[rest[1:rest.index(b">")].decode("utf-8")] += 1
-    return classes, properties
+            cls = rest[1:rest.index(b">")].decode("utf-8")
+            classes[cls] += 1
+            if cls not in first and s.startswith(b"<"):
+                first[cls] = s[1:-1].decode("utf-8")
+    return classes, properties, first
 
 
 # -- JSON-LD ---------------------------------------------------------------------------
@@ -248,9 +253,9 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
         put("contacts.ttl", turtle_bytes(graphs[CONTACTS_GRAPH], iris))
     sizes = {name: (folder / name).stat().st_size for name in written
              if "/" not in name and not name.endswith(".html")}
-    classes, properties = graph_stats(data)
+    classes, properties, first = graph_stats(data)
     stats = GraphStats(triples={name: nt.count(b"\n") for name, nt in public.items()},
-                       classes=classes, properties=properties)
+                       classes=classes, properties=properties, first=first)
     put("void.ttl", graph_turtle_bytes(void_graph(stats, sizes, iris, info), iris))
     put(CHECKSUMS, "".join(f"{_sha256(folder / name)}  {name}\n"
                            for name in sorted(written)).encode("utf-8"))

@@ -54,6 +54,7 @@ class GraphStats:
     triples: Mapping[str, int]
     classes: Counter[str]
     properties: Counter[str]
+    first: Mapping[str, str]  # class -> its first instance, in IRI order: the examples
 
 
 def void_graph(stats: GraphStats, dumps: Mapping[str, int], iris: IRIs,
@@ -82,9 +83,10 @@ def void_graph(stats: GraphStats, dumps: Mapping[str, int], iris: IRIs,
         g.add((ds, DCTERMS.created, Literal(info.time.date().isoformat(), datatype=XSD.date)))
     g.add((ds, VOID.uriSpace, Literal(iris.base)))
     g.add((ds, VOID.sparqlEndpoint, endpoint))
-    for example in ("event/gfd-2008-tunis", "event/gfd-2008-tunis/session-2",
-                    "person/khedija-zammouri", "organization/oecd", "country/tunisia"):
-        g.add((ds, VOID.exampleResource, URIRef(iris.base + example)))
+    for cls in (iris.ontology.Seminar, iris.ontology.Session, SCHEMA.Person, SCHEMA.Organization,
+                SCHEMA.Country):
+        if str(cls) in stats.first:
+            g.add((ds, VOID.exampleResource, URIRef(stats.first[str(cls)])))
     g.add((publisher, RDF.type, FOAF.Organization))
     g.add((publisher, FOAF.name, Literal("gfd-kg project")))
 
