@@ -230,8 +230,9 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
 
     def put_rdf(name: str, quads: Iterator[ox.Quad], fmt: ox.RdfFormat) -> None:
         with open(folder / name, "wb") as f:
-            ox.serialize(quads, _OwnPrefixLines(f, prefixes), format=fmt, prefixes=prefixes)
-            f.flush()
+            out = _OwnPrefixLines(f, prefixes)
+            ox.serialize(quads, out, format=fmt, prefixes=prefixes)
+            out.flush()
             os.fsync(f.fileno())
         written.append(name)
 
@@ -264,22 +265,33 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
 
 class _OwnPrefixLines:
     """A file that writes the prefix lines in the dataset's order, then what the Turtle
-    or TriG writer sends after its own prefix lines (whose order is the writer's)."""
+    or TriG writer sends after its own prefix lines (whose order is the writer's), with a
+    blank line after each statement. (The writer escapes line breaks inside literals, so
+    a line that ends with " ." ends a statement.)"""
 
     def __init__(self, f: BinaryIO, prefixes: Mapping[str, str]) -> None:
         self.f = f
         self.header = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in prefixes.items())
-        self.pending = b""  # the writer's output while it may still be prefix lines
+        self.pending: bytes | None = b""  # the writer's prefix lines, until they end
+        self.tail = b""  # the last bytes written, which may end in " ." without "\n" yet
+
+    def _body(self, data: bytes) -> None:
+        text = self.tail + data
+        keep = 2 if text.endswith((b" .", b" ")) else 0
+        body, self.tail = (text[:-keep], text[-keep:]) if keep else (text, b"")
+        self.f.write(body.replace(b" .\n", b" .\n\n"))
 
     def write(self, data: bytes) -> int:
         if self.pending is None:
-            return self.f.write(data)
+            self._body(bytes(data))
+            return len(data)
         self.pending += bytes(data)
         while b"\n" in self.pending:
             line, rest = self.pending.split(b"\n", 1)
             if not line.startswith(b"@prefix "):
-                self.f.write(self.header.encode("utf-8") + b"\n" + self.pending)
-                self.pending = None  # type: ignore[assignment]
+                self.f.write(self.header.encode("utf-8") + b"\n")
+                self.pending = None
+                self._body(line + b"\n" + rest)
                 return len(data)
             self.pending = rest
         return len(data)
@@ -287,7 +299,11 @@ class _OwnPrefixLines:
     def flush(self) -> None:
         if self.pending is not None:  # nothing but prefixes: an empty graph
             self.f.write(self.header.encode("utf-8") + self.pending)
-            self.pending = None  # type: ignore[assignment]
+            self.pending = None
+        self._body(b"")
+        if self.tail:
+            self.f.write(self.tail)
+            self.tail = b""
         self.f.flush()
 
 
