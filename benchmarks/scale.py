@@ -10,8 +10,8 @@ For each N: `gfd-kg synth N` writes the corpus (once, kept in --work), then
 
 - the build (`gfd_kg.build.build`, in a child process): wall time of each stage
   (records; seminars through rdf, shacl, owl-rl, shacl in worker processes; dumps) and
-  the peak memory of the process tree (the sum of VmRSS of the build and its workers,
-  sampled every 50 ms);
+  the peak memory of the process tree (the sum of the proportional set sizes of the
+  build and its workers, sampled every 50 ms: shared pages counted once);
 - the naive reference (the same records and the same model code, then what one would
   write first: rdflib's default store, pySHACL over the whole graph with the ontology
   mixed in, owlrl's closure of the whole graph, pySHACL again, rdflib's serialisers): the
@@ -64,11 +64,14 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _rss(pid: int) -> int:
+def _pss(pid: int) -> int:
+    """The process's proportional set size: its private memory plus its share of pages it
+    shares (forked workers share most of the parent's), so that the sum over a tree is
+    the memory it takes."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith("Pss:"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -97,7 +100,7 @@ def measured(args: list[str], cap: float | None = None) -> Run:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, sum(_rss(p) for p in _tree(child.pid)))
+            peak = max(peak, sum(_pss(p) for p in _tree(child.pid)))
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)

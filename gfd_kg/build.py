@@ -11,6 +11,7 @@ files, after every check has passed. ``build`` reports progress through callback
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import subprocess
@@ -242,6 +243,10 @@ def seminar_builds(ctx: Context, parts: list[tuple[str, Records]],
             yield build_seminar(ctx, name, records)
         return
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    # Forked workers share the parent's memory until they write to it; the garbage
+    # collector would write to every object's header (and copy every page), unless the
+    # objects that exist now are frozen out of its reach.
+    gc.freeze()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context(method),
                              initializer=_start_worker, initargs=(ctx,)) as pool:
         chunk = max(1, min(8, len(parts) // (jobs * 8)))
@@ -250,6 +255,8 @@ def seminar_builds(ctx: Context, parts: list[tuple[str, Records]],
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+        finally:
+            gc.unfreeze()
 
 
 def default_jobs() -> int:
