@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 import pyoxigraph as ox
@@ -92,16 +93,19 @@ def _node_shape(shapes: Graph, shape: Node) -> Node:
     return parent if parent is not None else shape
 
 
-class _NativeSparqlGraph(Graph):
+class ValidationGraph(Graph):
     """An rdflib graph whose SPARQL queries a pyoxigraph copy of it answers (see the
-    module's docstring). Filled once, then only read."""
+    module's docstring). Grows only by ``extend``, which keeps the copy in step."""
 
     def __init__(self) -> None:
         super().__init__(bind_namespaces="none")
         self.native = ox.Store()
 
-    def freeze(self) -> None:
-        self.native.bulk_extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in self)
+    def extend(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
+        new = [t for t in triples if t not in self]
+        for triple in new:
+            self.add(triple)
+        self.native.bulk_extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in new)
 
     def query(self, query_object: Any, processor: Any = "sparql", result: Any = "sparql",
               initNs: Any = None, initBindings: Any = None,  # noqa: N803 - rdflib's names
@@ -125,17 +129,14 @@ class _NativeSparqlGraph(Graph):
         return out
 
 
-def validation_graph(data: Graph, ontology: Graph | None) -> Graph:
+def validation_graph(data: Graph, ontology: Graph | None) -> ValidationGraph:
     """The graph pySHACL checks: ``data`` plus the ontology's subclass axioms."""
-    g = _NativeSparqlGraph()
+    g = ValidationGraph()
     for prefix, ns in data.namespaces():
         g.bind(prefix, ns, override=False)
-    for triple in data:
-        g.add(triple)
+    g.extend(data)
     if ontology is not None:
-        for triple in ontology.triples((None, RDFS.subClassOf, None)):
-            g.add(triple)
-    g.freeze()
+        g.extend(ontology.triples((None, RDFS.subClassOf, None)))
     return g
 
 
@@ -153,9 +154,13 @@ def shapes_graph(shapes: Graph) -> Graph:
 
 
 def validate(data: Graph, shapes: Graph, ontology: Graph | None = None) -> Report:
+    """``data`` checked against ``shapes``, with ``ontology``'s class hierarchy. ``data``
+    may be a ``validation_graph`` already (then ``ontology`` is not read again)."""
     shapes = shapes_graph(shapes)
+    if not isinstance(data, ValidationGraph):
+        data = validation_graph(data, ontology)
     _conforms, results_graph, _text = shacl_validate(
-        validation_graph(data, ontology), shacl_graph=shapes, inference="none", inplace=True,
+        data, shacl_graph=shapes, inference="none", inplace=True,
         allow_warnings=True, allow_infos=True, advanced=True)
     nm = Graph(bind_namespaces="none")
     nm.bind("schema", SCHEMA)
