@@ -242,6 +242,7 @@ def _job(site: Site, query: str, params: dict[str, list[str]], accept: str | Non
         named_graphs=tuple(params.get("named-graph-uri", [])),
         max_rows=site.pool.limits.max_rows,
         base_iri=site.base,
+        max_bytes=site.pool.limits.max_result_bytes,
     )
 
 
@@ -568,12 +569,17 @@ def prepare_site(paths: list[Path], base: str, limits: Limits, dist: Path | None
 
 
 def serve(site: Site, host: str, port: int) -> None:
+    """Run the app with uvicorn, its loop and parser named: uvicorn would take uvloop and
+    httptools whenever they are installed, and the pool's pipes (watched with
+    ``add_reader``) fail under uvloop, while httptools has no bound on a request head and
+    refuses header values h11 takes. No access log in the request path."""
     import uvicorn
 
     try:
         # a GET query as long as --max-query-bytes, %-encoded, must fit in a request head
         head = max(64 * 1024, 3 * site.pool.limits.max_query_bytes + 16 * 1024)
         uvicorn.run(create_app(site), host=host, port=port, log_level="warning",
+                    access_log=False, loop="asyncio", http="h11",
                     timeout_graceful_shutdown=5, h11_max_incomplete_event_size=head)
     finally:
         shutil.rmtree(site.store_dir, ignore_errors=True)

@@ -3,22 +3,27 @@ pool of worker processes so that a runaway query can be stopped.
 
 pyoxigraph cannot interrupt a query, so each query runs in a worker process that holds
 the store open read-only; a query past the time limit gets its worker killed and a fresh
-one started in its place, and the caller an error. Workers also stop reading results at
-the row limit. Results are serialised in the worker, in the format asked for."""
+one started in its place, and the caller an error. Results are written in the worker, in
+the format asked for (SELECT results by pyoxigraph itself, in Rust), refused past the row
+or byte limit.
+
+The store does not change while it is served, so the same query asked the same way has
+the same answer: the pool keeps recent answers (``AnswerCache``, bounded in entries and
+bytes) and gives them again without a worker. A new store (a restart) starts empty."""
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
+import functools
 import json
 import multiprocessing as mp
+import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
 
 import pyoxigraph as ox
 
@@ -32,6 +37,13 @@ LOAD_FORMATS: dict[str, ox.RdfFormat] = {
 # media type -> format, for results of SELECT / ASK and of CONSTRUCT / DESCRIBE
 RESULT_TYPES = ("application/sparql-results+json", "application/sparql-results+xml",
                 "text/csv", "text/tab-separated-values")
+# the formats pyoxigraph writes itself (in Rust), for SELECT results
+NATIVE_RESULTS: dict[str, ox.QueryResultsFormat] = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "text/csv": ox.QueryResultsFormat.CSV,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+}
 GRAPH_TYPES: dict[str, ox.RdfFormat] = {
     "text/turtle": ox.RdfFormat.TURTLE,
     "application/n-triples": ox.RdfFormat.N_TRIPLES,
@@ -79,74 +91,7 @@ def load_store(paths: Sequence[Path], directory: Path,
     return count
 
 
-# -- results, serialised in the worker ------------------------------------------------
-
-def _term_json(t: Any) -> dict[str, str]:
-    if isinstance(t, ox.NamedNode):
-        return {"type": "uri", "value": t.value}
-    if isinstance(t, ox.BlankNode):
-        return {"type": "bnode", "value": t.value}
-    d = {"type": "literal", "value": t.value}
-    if t.language:
-        d["xml:lang"] = t.language
-    elif t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
-        d["datatype"] = t.datatype.value
-    return d
-
-
-def _term_xml(t: Any) -> str:
-    if isinstance(t, ox.NamedNode):
-        return f"<uri>{xml_escape(t.value)}</uri>"
-    if isinstance(t, ox.BlankNode):
-        return f"<bnode>{xml_escape(t.value)}</bnode>"
-    if t.language:
-        return f'<literal xml:lang="{xml_escape(t.language)}">{xml_escape(t.value)}</literal>'
-    if t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
-        return (f'<literal datatype="{xml_escape(t.datatype.value)}">'
-                f"{xml_escape(t.value)}</literal>")
-    return f"<literal>{xml_escape(t.value)}</literal>"
-
-
-def _term_tsv(t: Any) -> str:
-    if t is None:
-        return ""
-    if isinstance(t, ox.Literal):
-        dt = t.datatype.value
-        if not t.language and dt == "http://www.w3.org/2001/XMLSchema#integer":
-            return t.value
-        return str(t)
-    return str(t)
-
-
-def serialise_solutions(variables: list[str], rows: list[list[Any]], media_type: str) -> bytes:
-    if media_type == "application/sparql-results+json":
-        bindings = [{v: _term_json(t) for v, t in zip(variables, row) if t is not None}
-                    for row in rows]
-        return json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}},
-                          ensure_ascii=False).encode("utf-8")
-    if media_type == "application/sparql-results+xml":
-        out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">',
-               "<head>" + "".join(f'<variable name="{v}"/>' for v in variables) + "</head>",
-               "<results>"]
-        for row in rows:
-            out.append("<result>" + "".join(
-                f'<binding name="{v}">{_term_xml(t)}</binding>'
-                for v, t in zip(variables, row) if t is not None) + "</result>")
-        out.append("</results>\n</sparql>\n")
-        return "\n".join(out).encode("utf-8")
-    if media_type == "text/csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow(variables)
-        for row in rows:
-            w.writerow(["" if t is None else t.value for t in row])
-        return buf.getvalue().encode("utf-8")
-    if media_type == "text/tab-separated-values":
-        lines = ["\t".join("?" + v for v in variables)]
-        lines += ["\t".join(_term_tsv(t) for t in row) for row in rows]
-        return ("\n".join(lines) + "\n").encode("utf-8")
-    raise QueryFailed(406, f"cannot give query results as {media_type}")
-
+# -- results, serialised in the worker (pyoxigraph writes SELECT results itself) ----------
 
 def serialise_boolean(value: bool, media_type: str) -> bytes:
     if media_type == "application/sparql-results+json":
@@ -174,13 +119,13 @@ class QueryJob:
     union_default: bool = True
     max_rows: int = 10_000
     base_iri: str | None = None
+    max_bytes: int = 64 * 2**20
 
 
 @dataclass(frozen=True)
 class QueryAnswer:
     media_type: str
     body: bytes
-    rows: int
     kind: str  # "solutions", "boolean" or "graph"
 
 
@@ -200,11 +145,27 @@ def _names(node: object, found: set[str], depth: int = 0) -> set[str]:
     return found
 
 
+def may_use_service(query: str) -> bool:
+    """Whether the text could hold a SERVICE clause at all: the keyword in any ASCII case
+    (SPARQL keywords fold ASCII case only), or a ``\\u`` escape (SPARQL 1.1 lets one
+    stand for any character). A text with neither cannot ask for federation, whatever
+    its structure, so it needs no parse: the common case costs a scan, not a parse."""
+    raw = query.encode("utf-8", "surrogatepass").lower()  # bytes: ASCII letters only
+    return b"service" in raw or b"\\u" in raw
+
+
 def uses_service(query: str) -> bool:
     """Whether a query asks for federation (``SERVICE``): this endpoint never connects
-    anywhere on a client's behalf. Decided on the parse tree (a regex cannot tell the
-    operator ``<`` from an IRI's); a query rdflib cannot parse counts as federated when
-    the word appears anywhere in it, to be safe."""
+    anywhere on a client's behalf. A text that may hold the keyword is decided on the
+    parse tree (a regex cannot tell the operator ``<`` from an IRI's)."""
+    return may_use_service(query) and _parsed_uses_service(query)
+
+
+@functools.lru_cache(maxsize=128)
+def _parsed_uses_service(query: str) -> bool:
+    """rdflib's parse tree has a ServiceGraphPattern; a query rdflib cannot parse counts
+    as federated when the word appears anywhere in it, to be safe. Remembered per text:
+    the parse takes tens of milliseconds."""
     from rdflib.plugins.sparql.parser import parseQuery
 
     try:
@@ -212,6 +173,50 @@ def uses_service(query: str) -> bool:
     except Exception:  # noqa: BLE001 - rdflib's grammar lags pyoxigraph's (e.g. RDF-star)
         return "service" in query.lower()
     return "ServiceGraphPattern" in _names(tree, set())
+
+
+class _TooLarge(Exception):
+    """The serialised result passed the byte limit."""
+
+
+class _Body:
+    """Where pyoxigraph writes a result: kept in memory up to ``limit`` bytes, then the
+    writing is stopped, so a huge result never fills the worker's memory."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.buffer = bytearray()
+
+    def write(self, chunk: bytes) -> int:
+        self.buffer += chunk
+        if len(self.buffer) > self.limit:
+            raise _TooLarge
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+
+_CSV_FIELD = re.compile(rb'"(?:[^"]|"")*"')
+
+
+def more_rows_than(body: bytes, fmt: ox.QueryResultsFormat, limit: int) -> bool:
+    """Whether a result pyoxigraph wrote has more than ``limit`` rows, counted on the
+    bytes: TSV has one line a row (its terms escape line breaks), XML one ``<result>``
+    (its text escapes ``<``), CSV one line a row once quoted fields are taken out. JSON
+    has at most as many rows as ``{`` (less the three of its frame); only when that bound
+    passes the limit are the rows counted exactly, by pyoxigraph reading them back."""
+    if fmt == ox.QueryResultsFormat.TSV:
+        return body.count(b"\n") - 1 > limit
+    if fmt == ox.QueryResultsFormat.XML:
+        return body.count(b"<result>") > limit
+    if fmt == ox.QueryResultsFormat.CSV:
+        return _CSV_FIELD.sub(b"", body).count(b"\n") - 1 > limit
+    if body.count(b"{") - 3 <= limit:
+        return False
+    tsv = ox.parse_query_results(body, ox.QueryResultsFormat.JSON).serialize(
+        format=ox.QueryResultsFormat.TSV) or b""
+    return tsv.count(b"\n") - 1 > limit
 
 
 def execute(store: ox.Store, job: QueryJob) -> QueryAnswer:
@@ -233,18 +238,22 @@ def execute(store: ox.Store, job: QueryJob) -> QueryAnswer:
         raise QueryFailed(400, f"the query cannot be run: {e}") from e
     if isinstance(result, ox.QueryBoolean):
         media = _first(job.result_types, RESULT_TYPES, "ASK")
-        return QueryAnswer(media, serialise_boolean(bool(result), media), 1, "boolean")
+        return QueryAnswer(media, serialise_boolean(bool(result), media), "boolean")
     if isinstance(result, ox.QuerySolutions):
         media = _first(job.result_types, RESULT_TYPES, "SELECT")
-        variables = [v.value for v in result.variables]
-        rows = []
-        for solution in result:
-            if len(rows) >= job.max_rows:
-                raise QueryFailed(413, f"the result has more than {job.max_rows} rows, the "
-                                       "limit of this endpoint: add LIMIT (and OFFSET to page)")
-            rows.append([solution[v] for v in variables])
-        return QueryAnswer(media, serialise_solutions(variables, rows, media), len(rows),
-                           "solutions")
+        fmt = NATIVE_RESULTS[media]
+        body = _Body(job.max_bytes)
+        try:
+            result.serialize(body, format=fmt)
+        except _TooLarge:
+            raise QueryFailed(413, f"the result is larger than {job.max_bytes // 2**20} MiB, "
+                                   "the limit of this endpoint: add LIMIT (and OFFSET to page)"
+                              ) from None
+        data = bytes(body.buffer)
+        if more_rows_than(data, fmt, job.max_rows):
+            raise QueryFailed(413, f"the result has more than {job.max_rows} rows, the "
+                                   "limit of this endpoint: add LIMIT (and OFFSET to page)")
+        return QueryAnswer(media, data, "solutions")
     media = _first(job.graph_types, tuple(GRAPH_TYPES), "CONSTRUCT or DESCRIBE")
     triples = []
     for triple in result:
@@ -253,7 +262,7 @@ def execute(store: ox.Store, job: QueryJob) -> QueryAnswer:
                                    "limit of this endpoint: add LIMIT")
         triples.append(triple)
     body = ox.serialize(triples, format=GRAPH_TYPES[media]) or b""
-    return QueryAnswer(media, body, len(triples), "graph")
+    return QueryAnswer(media, body, "graph")
 
 
 def _first(acceptable: tuple[str, ...], offered: Iterable[str], what: str) -> str:
@@ -262,6 +271,52 @@ def _first(acceptable: tuple[str, ...], offered: Iterable[str], what: str) -> st
             return media
     raise QueryFailed(406, f"a {what} query's results can be given as "
                            f"{', '.join(offered)}; none of them is acceptable to the client")
+
+
+# -- the answer cache ----------------------------------------------------------------------
+
+# refusals that depend on the query and the (unchanging) store only: the same next time
+CACHED_REFUSALS = frozenset({400, 406, 413})
+
+
+@dataclass
+class AnswerCache:
+    """Recent answers by job (query text, acceptable media types, dataset, limits): the
+    least recently used go first when there are more than ``max_entries`` or their bodies
+    and query texts pass ``max_bytes``. Refusals whose status is in CACHED_REFUSALS are
+    kept too; time limits, crowding and worker faults are not (they may pass)."""
+
+    max_entries: int = 1024
+    max_bytes: int = 64 * 2**20
+    size: int = 0
+    _entries: OrderedDict[QueryJob, QueryAnswer | QueryFailed] = field(
+        default_factory=OrderedDict)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, job: QueryJob) -> QueryAnswer | QueryFailed | None:
+        found = self._entries.get(job)
+        if found is not None:
+            self._entries.move_to_end(job)
+        return found
+
+    def put(self, job: QueryJob, outcome: QueryAnswer | QueryFailed) -> None:
+        if isinstance(outcome, QueryFailed) and outcome.status not in CACHED_REFUSALS:
+            return
+        cost = _cost(job, outcome)
+        if cost > self.max_bytes or self.max_entries < 1 or job in self._entries:
+            return
+        self._entries[job] = outcome
+        self.size += cost
+        while len(self._entries) > self.max_entries or self.size > self.max_bytes:
+            old_job, old = self._entries.popitem(last=False)
+            self.size -= _cost(old_job, old)
+
+
+def _cost(job: QueryJob, outcome: QueryAnswer | QueryFailed) -> int:
+    body = len(outcome.body) if isinstance(outcome, QueryAnswer) else len(str(outcome))
+    return body + len(job.query) + 256  # the rest of the entry, roughly
 
 
 # -- the worker pool -------------------------------------------------------------------
@@ -299,6 +354,9 @@ class Limits:
     workers: int = 2  # queries that run at once
     max_waiting: int = 16  # queries that may wait for a worker; more get 503
     max_per_client: int = 4  # queries one client may have running or waiting; more get 429
+    max_result_bytes: int = 64 * 2**20  # size of a serialised SELECT result
+    cache_entries: int = 1024  # answers kept for queries asked again
+    cache_bytes: int = 64 * 2**20  # their total size
 
     @property
     def running_per_client(self) -> int:
@@ -325,6 +383,7 @@ class QueryPool:
         self._workers: list[_Worker] = []
         self._waiting = 0
         self._clients: dict[str, _Client] = {}
+        self.cache = AnswerCache(self.limits.cache_entries, self.limits.cache_bytes)
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
@@ -358,13 +417,29 @@ class QueryPool:
         return self._spawn()
 
     async def run(self, job: QueryJob, client: str = "") -> QueryAnswer:
-        """Run a query in a worker. ``client`` (its address) has at most
-        ``max_per_client`` queries in flight and ``running_per_client`` running."""
+        """The answer from the cache, else from a worker. ``client`` (its address) has at
+        most ``max_per_client`` queries in flight and ``running_per_client`` running; an
+        answer from the cache takes no worker, so it counts against neither."""
         assert self._idle is not None, "start() the pool first"
         limits = self.limits
         if len(job.query.encode("utf-8")) > limits.max_query_bytes:
             raise QueryFailed(413, f"the query is longer than {limits.max_query_bytes} "
                                    "bytes, the limit of this endpoint")
+        cached = self.cache.get(job)
+        if isinstance(cached, QueryFailed):
+            raise QueryFailed(cached.status, str(cached))
+        if cached is not None:
+            return cached
+        try:
+            answer = await self._run(job, client)
+        except QueryFailed as e:
+            self.cache.put(job, e)
+            raise
+        self.cache.put(job, answer)
+        return answer
+
+    async def _run(self, job: QueryJob, client: str) -> QueryAnswer:
+        limits = self.limits
         state = self._clients.setdefault(client, _Client(asyncio.Semaphore(limits.running_per_client)))
         if state.in_flight >= limits.max_per_client:
             raise QueryFailed(429, f"too many queries at once from one client (at most "

@@ -1,0 +1,434 @@
+"""Endpoint benchmark: the SPARQL endpoint of `gfd-kg serve` side by side with the Oxigraph
+server and rdflib-endpoint over the same build, in one run, on 127.0.0.1 only.
+
+    python benchmarks/endpoint.py --dist DIR [--seconds 3] [--connections 8]
+                                  [--no-rdflib] [--out benchmarks/results/endpoint.json]
+
+For every competency query (queries/*.rq, with its tests/query-answers/*.bind values) and
+for a two-hop join (benchmarks/join.rq: a talk, its speakers, their organisations; a
+different talk each request), on each server: a warm-up, then p50 / p99 latency with one
+connection and throughput with N connections, each for a fixed time. Every server's answer
+is checked first (the same number of rows), so nobody wins by erroring.
+
+`gfd-kg serve` is measured twice: "uncached", every request a distinct query text (a
+trailing comment with a counter, or another talk), which the answer cache cannot serve;
+and "cached", the same text again and again. The Oxigraph server has no answer cache: it
+gets the distinct texts. rdflib-endpoint runs only the join (it is slow).
+
+One load generator for all servers (asyncio, keep-alive, raw HTTP/1.1), so ratios are
+fair; it shares the machine's cores with the servers. A script, not a test."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as `python benchmarks/endpoint.py` from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from gfd_kg.publish import dataset_files  # noqa: E402
+from gfd_kg.query import load_query, parse_bindings, with_bindings  # noqa: E402
+from tests.server import free_port, wait_until_up  # noqa: E402
+
+QUERIES = ROOT / "queries"
+ANSWERS = ROOT / "tests" / "query-answers"
+JOIN = Path(__file__).resolve().parent / "join.rq"
+BIN = Path(sys.executable).parent
+JSON_RESULTS = "application/sparql-results+json"
+# one client address drives the load: lift the per-client limits to the connections, give
+# it two running queries (workers - 1) on two cores, let whole answers through
+SERVE_OPTIONS = ("--workers", "3", "--max-per-client", "64", "--max-waiting", "64",
+                 "--max-rows", "10000000", "--timeout", "120")
+# where each server answers queries (rdflib-endpoint's CLI serves its endpoint at "/")
+ENDPOINTS = {"gfd-kg": "/sparql", "oxigraph": "/query", "rdflib-endpoint": "/"}
+REQUEST_NUMBERS = itertools.count()  # for every request of the run: distinct texts stay distinct
+TALKS = ("PREFIX gfdo: <https://w3id.org/gfd-kg/ontology/>\n"
+         "SELECT DISTINCT ?talk WHERE { ?talk a gfdo:Talk } ORDER BY ?talk")
+
+
+# -- the servers ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    host: str
+    port: int
+    path: str  # of the query endpoint
+
+    def url(self, query: str) -> str:
+        return f"http://{self.host}:{self.port}{self.path}?query={quote(query, safe='')}"
+
+
+def _spawn(cmd: list[str], log: Path) -> subprocess.Popen:
+    """A server process in its own session, its output to a file (never an unread pipe)."""
+    out = log.open("wb")
+    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                            start_new_session=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """TERM the process's session, KILL it if it lingers."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+
+
+@contextmanager
+def _running(stack: ExitStack, name: str, cmd: list[str], port: int, health: str,
+             work: Path, deadline: float) -> Iterator[Server]:
+    process = _spawn(cmd, work / f"{name}.log")
+    stack.callback(_stop, process)
+    process.log_path = str(work / f"{name}.log")  # type: ignore[attr-defined]
+    wait_until_up(f"http://127.0.0.1:{port}{health}", process, deadline)
+    yield Server(name, "127.0.0.1", port, ENDPOINTS[name])
+
+
+def start_servers(stack: ExitStack, dist: Path, work: Path, rdflib: bool) -> dict[str, Server]:
+    """`gfd-kg serve`, `oxigraph serve-read-only` and (if asked) `rdflib-endpoint serve`
+    over DIST's dataset files, each on a free loopback port; ``stack`` stops them."""
+    files = [str(p) for p in dataset_files(dist)]
+    servers: dict[str, Server] = {}
+    port = free_port()
+    # this tree's gfd_kg (``-m`` from ROOT), not whatever an installed script points at
+    cmd = [sys.executable, "-m", "gfd_kg", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--out", str(dist), *SERVE_OPTIONS]
+    servers["gfd-kg"] = stack.enter_context(_running(stack, "gfd-kg", cmd, port, "/health",
+                                                     work, 1800))
+    location = work / "oxigraph-store"
+    subprocess.run([str(BIN / "oxigraph"), "load", "--location", str(location), "--file",
+                    *files], check=True, capture_output=True, timeout=3600)
+    port = free_port()
+    cmd = [str(BIN / "oxigraph"), "serve-read-only", "--location", str(location), "--bind",
+           f"127.0.0.1:{port}", "--union-default-graph"]
+    servers["oxigraph"] = stack.enter_context(_running(stack, "oxigraph", cmd, port, "/",
+                                                       work, 120))
+    if rdflib:
+        port = free_port()
+        cmd = [str(BIN / "rdflib-endpoint"), "serve", *files, "--host", "127.0.0.1",
+               "--port", str(port)]
+        servers["rdflib-endpoint"] = stack.enter_context(
+            _running(stack, "rdflib-endpoint", cmd, port, "/?query=ASK%7B%7D", work, 3600))
+    return servers
+
+
+# -- the load generator --------------------------------------------------------------------
+
+def request_bytes(server: Server, query: str) -> bytes:
+    """A keep-alive GET of the query, asking for SPARQL JSON results."""
+    target = server.url(query).split(str(server.port), 1)[1]
+    return (f"GET {target} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
+            f"Accept: {JSON_RESULTS}\r\n\r\n").encode("ascii")
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """Status, body and whether the server keeps the connection; Content-Length or chunked."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip().lower()
+    if "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding") == "chunked":
+        parts = []
+        while True:
+            size = int((await reader.readline()).split(b";")[0], 16)
+            if size == 0:
+                await reader.readuntil(b"\r\n")
+                break
+            parts.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        body = b"".join(parts)
+    else:
+        body = await reader.read()
+    return status, body, headers.get("connection") != "close"
+
+
+@dataclass
+class Tally:
+    latencies: list[float]
+    errors: int = 0
+    first_error: str = ""
+
+
+async def _connection(server: Server, make: Callable[[int], bytes], counter: Iterator[int],
+                      deadline: float, tally: Tally) -> None:
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        while time.perf_counter() < deadline:
+            request = make(next(counter))
+            start = time.perf_counter()
+            writer.write(request)
+            status, body, keep = await _read_response(reader)
+            tally.latencies.append(time.perf_counter() - start)
+            if status != 200:
+                tally.errors += 1
+                tally.first_error = tally.first_error or f"{status}: {body[:200]!r}"
+            if not keep:
+                writer.close()
+                reader, writer = await asyncio.open_connection(server.host, server.port)
+    finally:
+        writer.close()
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of sorted values."""
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def run_load(server: Server, make: Callable[[int], bytes], seconds: float,
+             connections: int) -> dict[str, float]:
+    """``connections`` keep-alive connections, each sending the next request as soon as
+    the last is answered, for ``seconds``; requests started before the end are finished.
+    Request numbers run on across runs, so no text of a warm-up comes again."""
+    counter = REQUEST_NUMBERS
+    tally = Tally([])
+
+    async def main() -> float:
+        start = time.perf_counter()
+        await asyncio.gather(*(_connection(server, make, counter, start + seconds, tally)
+                               for _ in range(connections)))
+        return time.perf_counter() - start
+
+    wall = asyncio.run(main())
+    ordered = sorted(tally.latencies)
+    return {"requests": len(ordered), "errors": tally.errors, "first_error": tally.first_error,
+            "seconds": round(wall, 3), "throughput": round(len(ordered) / wall, 1),
+            "p50_ms": round(percentile(ordered, 50) * 1000, 3),
+            "p99_ms": round(percentile(ordered, 99) * 1000, 3)}
+
+
+def rows_of(server: Server, query: str) -> int:
+    """The number of rows of the server's answer (an error raises)."""
+
+    async def one() -> tuple[int, bytes, bool]:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        try:
+            writer.write(request_bytes(server, query))
+            return await _read_response(reader)
+        finally:
+            writer.close()
+
+    status, body, _ = asyncio.run(one())
+    if status != 200:
+        raise RuntimeError(f"{server.name} answered {status}: {body[:300]!r}")
+    doc = json.loads(body)
+    return 1 if "boolean" in doc else len(doc["results"]["bindings"])
+
+
+# -- what is asked ---------------------------------------------------------------------------
+
+def competency_queries() -> dict[str, str]:
+    """Every queries/*.rq with the parameter values of its expected answer."""
+    out = {}
+    for path in sorted(QUERIES.glob("*.rq")):
+        bind = ANSWERS / f"{path.stem}.bind"
+        pairs = bind.read_text(encoding="utf-8").split() if bind.exists() else []
+        out[path.stem] = with_bindings(load_query(path).text, parse_bindings(pairs))
+    return out
+
+
+def distinct(server: Server, query: str) -> Callable[[int], bytes]:
+    """Request n: the query with a trailing comment naming n, a text no cache has seen."""
+    return lambda n: request_bytes(server, f"{query}\n# request {n}\n")
+
+
+def same(server: Server, query: str) -> Callable[[int], bytes]:
+    request = request_bytes(server, query)
+    return lambda n: request
+
+
+def join_for(talks: list[str]) -> Callable[[int], str]:
+    """Request n: the join for the n-th talk (round the list), plus a counter comment. The
+    talk is bound by a VALUES block at the start of the pattern, not after it: rdflib then
+    joins from the one talk instead of from every talk (Oxigraph plans either the same)."""
+    text = load_query(JOIN).text
+    assert text.count("WHERE {") == 1, f"{JOIN}: one WHERE {{ expected"
+
+    def make(n: int) -> str:
+        talk = parse_bindings([f"talk={talks[n % len(talks)]}"])["talk"].n3()
+        return text.replace("WHERE {", f"WHERE {{\n  VALUES ?talk {{ {talk} }}", 1) \
+            + f"# request {n}\n"
+
+    return make
+
+
+def talks_of(server: Server) -> list[str]:
+    async def one() -> tuple[int, bytes, bool]:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        try:
+            writer.write(request_bytes(server, TALKS))
+            return await _read_response(reader)
+        finally:
+            writer.close()
+
+    status, body, _ = asyncio.run(one())
+    assert status == 200, body[:300]
+    return [b["talk"]["value"] for b in json.loads(body)["results"]["bindings"]]
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 3) if b else None
+
+
+def measure_query(servers: dict[str, Server], name: str, text: str, seconds: float,
+                  connections: int, warmup: float) -> dict:
+    """One competency query on gfd-kg (uncached and cached) and Oxigraph."""
+    ours, oxi = servers["gfd-kg"], servers["oxigraph"]
+    rows = {s.name: rows_of(s, text) for s in (ours, oxi)}
+    if rows[ours.name] != rows[oxi.name]:
+        raise RuntimeError(f"{name}: gfd-kg gives {rows[ours.name]} rows, "
+                           f"Oxigraph {rows[oxi.name]}")
+    runs: dict[str, dict] = {}
+    for label, server, make in (("gfd-kg uncached", ours, distinct(ours, text)),
+                                ("gfd-kg cached", ours, same(ours, text)),
+                                ("oxigraph", oxi, distinct(oxi, text))):
+        run_load(server, make, warmup, 1)
+        runs[label] = {"latency": run_load(server, make, seconds, 1),
+                       "throughput": run_load(server, make, seconds, connections)}
+    return {"rows": rows[ours.name], "runs": runs,
+            "p50_ratio_uncached": _ratio(runs["gfd-kg uncached"]["latency"]["p50_ms"],
+                                         runs["oxigraph"]["latency"]["p50_ms"]),
+            "p50_ratio_cached": _ratio(runs["gfd-kg cached"]["latency"]["p50_ms"],
+                                       runs["oxigraph"]["latency"]["p50_ms"])}
+
+
+def measure_join(servers: dict[str, Server], seconds: float, connections: int,
+                 warmup: float) -> dict:
+    """The two-hop join, a different talk each request, on every server; and on gfd-kg
+    the same talk again and again (cached)."""
+    ours, oxi = servers["gfd-kg"], servers["oxigraph"]
+    talks = talks_of(oxi)
+    text = join_for(talks)
+    for server in servers.values():
+        sample = [rows_of(server, text(n)) for n in range(3)]
+        reference = [rows_of(oxi, text(n)) for n in range(3)]
+        if sample != reference:
+            raise RuntimeError(f"join: {server.name} gives {sample} rows, Oxigraph {reference}")
+    plan = [("gfd-kg uncached", ours, lambda n: request_bytes(ours, text(n))),
+            ("gfd-kg cached", ours, same(ours, text(0))),
+            ("oxigraph", oxi, lambda n: request_bytes(oxi, text(n)))]
+    if "rdflib-endpoint" in servers:
+        rdf = servers["rdflib-endpoint"]
+        plan.append(("rdflib-endpoint", rdf, lambda n: request_bytes(rdf, text(n))))
+    runs: dict[str, dict] = {}
+    for label, server, make in plan:
+        run_load(server, make, warmup, 1)
+        runs[label] = {"latency": run_load(server, make, seconds, 1),
+                       "throughput": run_load(server, make, seconds, connections)}
+    tp = {k: v["throughput"]["throughput"] for k, v in runs.items()}
+    out = {"talks": len(talks), "runs": runs,
+           "throughput_ratio_uncached_vs_oxigraph": _ratio(tp["gfd-kg uncached"], tp["oxigraph"]),
+           "throughput_ratio_cached_vs_oxigraph": _ratio(tp["gfd-kg cached"], tp["oxigraph"])}
+    if "rdflib-endpoint" in tp:
+        out["throughput_ratio_uncached_vs_rdflib_endpoint"] = _ratio(tp["gfd-kg uncached"],
+                                                                     tp["rdflib-endpoint"])
+    return out
+
+
+def measure(dist: Path, *, seconds: float = 3.0, connections: int = 8, warmup: float = 1.0,
+            rdflib: bool = True, only: list[str] | None = None) -> dict:
+    """Start the servers on DIST, measure every competency query and the join, stop them
+    (also on errors). ``only`` limits the competency queries to those names."""
+    queries = competency_queries()
+    if only:
+        queries = {k: v for k, v in queries.items() if k in only}
+    work = Path(tempfile.mkdtemp(prefix="gfd-kg-endpoint-bench-"))
+    try:
+        with ExitStack() as stack:
+            t0 = time.perf_counter()
+            servers = start_servers(stack, dist, work, rdflib)
+            started = round(time.perf_counter() - t0, 1)
+            results = {}
+            for name, text in queries.items():
+                results[name] = measure_query(servers, name, text, seconds, connections, warmup)
+                print(f"{name}: p50 ratio {results[name]['p50_ratio_uncached']} uncached, "
+                      f"{results[name]['p50_ratio_cached']} cached", file=sys.stderr, flush=True)
+            join = measure_join(servers, seconds, connections, warmup)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"settings": {"dist": str(dist), "seconds": seconds, "connections": connections,
+                         "warmup_s": warmup, "gfd_kg_serve_options": list(SERVE_OPTIONS),
+                         "servers_started_in_s": started, "cpus": os.cpu_count(),
+                         "python": sys.version.split()[0]},
+            "queries": results, "join": join}
+
+
+def table(report: dict) -> str:
+    """The figures as a Markdown table: p50 latency, one connection."""
+    lines = ["| query | rows | gfd-kg p50 ms (uncached) | gfd-kg p50 ms (cached) | "
+             "oxigraph p50 ms | ratio uncached | ratio cached |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, q in report["queries"].items():
+        r = q["runs"]
+        lines.append(f"| {name} | {q['rows']} | {r['gfd-kg uncached']['latency']['p50_ms']} | "
+                     f"{r['gfd-kg cached']['latency']['p50_ms']} | "
+                     f"{r['oxigraph']['latency']['p50_ms']} | {q['p50_ratio_uncached']} | "
+                     f"{q['p50_ratio_cached']} |")
+    lines += ["", "| join (a talk, its speakers, their organisations) | p50 ms | p99 ms | "
+              f"req/s at {report['settings']['connections']} connections |",
+              "| --- | ---: | ---: | ---: |"]
+    for label, r in report["join"]["runs"].items():
+        lines.append(f"| {label} | {r['latency']['p50_ms']} | {r['latency']['p99_ms']} | "
+                     f"{r['throughput']['throughput']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dist", type=Path, required=True,
+                    help="The build folder to serve (gfd.trig and the rest).")
+    ap.add_argument("--seconds", type=float, default=3.0,
+                    help="Seconds of each measured run. Default: 3")
+    ap.add_argument("--connections", type=int, default=8,
+                    help="Connections of the throughput runs. Default: 8")
+    ap.add_argument("--warmup", type=float, default=1.0,
+                    help="Seconds of warm-up before each server's runs. Default: 1")
+    ap.add_argument("--no-rdflib", action="store_true",
+                    help="Leave rdflib-endpoint out (it loads big builds slowly).")
+    ap.add_argument("--only", nargs="*", help="Only these competency queries (file stems).")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "endpoint.json",
+                    help="Where to write the figures. Default: benchmarks/results/endpoint.json")
+    args = ap.parse_args(argv)
+    # a TERM (timeout, kill) unwinds like an error, so every server started is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    report = measure(args.dist, seconds=args.seconds, connections=args.connections,
+                     warmup=args.warmup, rdflib=not args.no_rdflib, only=args.only)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(table(report))
+    errors = sum(r[k]["errors"] for q in report["queries"].values() for r in q["runs"].values()
+                 for k in ("latency", "throughput"))
+    errors += sum(r[k]["errors"] for r in report["join"]["runs"].values()
+                  for k in ("latency", "throughput"))
+    print(f"\n{errors} failed requests; figures in {args.out}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
