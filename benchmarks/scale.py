@@ -11,7 +11,7 @@ For each N: `gfd-kg synth N` writes the corpus (once, kept in --work), then
 - the build (`gfd_kg.build.build`, in a child process): wall time of each stage
   (records; seminars through rdf, shacl, owl-rl, shacl in worker processes; dumps) and
   the peak memory of the process tree (the sum of the proportional set sizes of the
-  build and its workers, sampled every 50 ms: shared pages counted once);
+  build and its workers, sampled every half second: shared pages counted once);
 - the naive reference (the same records and the same model code, then what one would
   write first: rdflib's default store, pySHACL over the whole graph with the ontology
   mixed in, owlrl's closure of the whole graph, pySHACL again, rdflib's serialisers): the
@@ -101,7 +101,7 @@ def measured(args: list[str], cap: float | None = None) -> Run:
         nonlocal peak
         while not done.is_set():
             peak = max(peak, sum(_pss(p) for p in _tree(child.pid)))
-            done.wait(0.05)
+            done.wait(0.5)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

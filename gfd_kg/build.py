@@ -223,17 +223,20 @@ def _what(graph: str, seminar: str) -> str:
     return graph if seminar == COMMON else f"{graph} (seminar {seminar})"
 
 
-_CONTEXT: Context | None = None  # set in each worker process by _start_worker
+# What the workers read: set in the parent before they fork (so they share it and the
+# tasks are only numbers), or by _start_worker in a worker that is spawned.
+_CONTEXT: Context | None = None
+_PARTS: list[tuple[str, Records]] = []
 
 
-def _start_worker(ctx: Context) -> None:
-    global _CONTEXT
-    _CONTEXT = ctx
+def _start_worker(ctx: Context | None, parts: list[tuple[str, Records]]) -> None:
+    global _CONTEXT, _PARTS
+    _CONTEXT, _PARTS = ctx, parts
 
 
-def _in_worker(job: tuple[str, Records]) -> SeminarBuild:
+def _in_worker(index: int) -> SeminarBuild:
     assert _CONTEXT is not None
-    return build_seminar(_CONTEXT, *job)
+    return build_seminar(_CONTEXT, *_PARTS[index])
 
 
 def seminar_builds(ctx: Context, parts: list[tuple[str, Records]],
@@ -244,21 +247,25 @@ def seminar_builds(ctx: Context, parts: list[tuple[str, Records]],
         for name, records in parts:
             yield build_seminar(ctx, name, records)
         return
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    fork = "fork" in mp.get_all_start_methods()
     # Forked workers share the parent's memory until they write to it; the garbage
     # collector would write to every object's header (and copy every page), unless the
     # objects that exist now are frozen out of its reach.
+    _start_worker(ctx, parts)
     gc.freeze()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context(method),
-                             initializer=_start_worker, initargs=(ctx,)) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context(
+                                 "fork" if fork else "spawn"),
+                             initializer=None if fork else _start_worker,
+                             initargs=() if fork else (ctx, parts)) as pool:
         chunk = max(1, min(8, len(parts) // (jobs * 8)))
         try:
-            yield from pool.map(_in_worker, parts, chunksize=chunk)
+            yield from pool.map(_in_worker, range(len(parts)), chunksize=chunk)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         finally:
             gc.unfreeze()
+            _start_worker(None, [])
 
 
 def default_jobs() -> int:

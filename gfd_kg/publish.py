@@ -33,6 +33,7 @@ from .errors import OutputError
 from .iris import IRIs
 from .model import CONTACTS_GRAPH, DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from .provenance import BuildInfo
+from .terms import XSD_STRING
 from .void import GraphStats, void_graph
 
 PROVENANCE_GRAPH = "provenance"
@@ -41,7 +42,6 @@ PUBLIC_GRAPHS = (DATA_GRAPH, ONTOLOGY_GRAPH, INFERRED_GRAPH, PROVENANCE_GRAPH)
 CHECKSUMS = "SHA256SUMS"
 CONTEXT = "context.jsonld"
 _RDF_TYPE = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
@@ -167,7 +167,7 @@ class _Compactor:
             if term.language:
                 return {"@value": term.value, "@language": term.language}
             datatype = term.datatype.value
-            if datatype in (_XSD_STRING, _RDF_LANG_STRING):
+            if datatype in (XSD_STRING, _RDF_LANG_STRING):
                 return term.value
             return {"@value": term.value, "@type": self.iri(datatype)}
         return {"@id": self.node(term)}

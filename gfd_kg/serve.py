@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, URIRef
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -34,8 +34,8 @@ from .iris import IRIs
 from .query import QueryFile, Table, load_query
 from .store import (GRAPH_TYPES, RESULT_TYPES, Limits, QueryFailed, QueryJob, QueryPool,
                     load_store)
+from .terms import to_rdflib
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 LABELS = ("http://schema.org/name", "http://www.w3.org/2000/01/rdf-schema#label",
           "http://www.w3.org/2004/02/skos/core#prefLabel")
@@ -89,21 +89,6 @@ class Site:
 
 
 # -- terms --------------------------------------------------------------------------------
-
-def to_rdflib(term: object) -> URIRef | BNode | Literal:
-    """A pyoxigraph term as rdflib's; plain literals stay plain (no xsd:string), so the two
-    libraries compare equal."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    assert isinstance(term, ox.Literal)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == XSD_STRING:
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
-
 
 def _triples(store: ox.Store, s=None, p=None, o=None) -> list[ox.Triple]:
     seen: set[ox.Triple] = set()
