@@ -88,10 +88,8 @@ def turtle_bytes(nt: bytes, iris: IRIs) -> bytes:
     """Turtle with the dataset's prefixes, subject by subject; the same graph gives the
     same bytes."""
     buffer = io.BytesIO()
-    out = _OwnPrefixLines(buffer, iris.prefixes_text())
-    ox.serialize(_triples(_subject_first_type(nt)), out, format=ox.RdfFormat.TURTLE,
-                 prefixes=iris.prefixes_text())
-    out.flush()
+    _serialise(_triples(_subject_first_type(nt)), buffer, ox.RdfFormat.TURTLE,
+               iris.prefixes_text())
     return buffer.getvalue()
 
 
@@ -230,9 +228,7 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
 
     def put_rdf(name: str, quads: Iterator[ox.Quad], fmt: ox.RdfFormat) -> None:
         with open(folder / name, "wb") as f:
-            out = _OwnPrefixLines(f, prefixes)
-            ox.serialize(quads, out, format=fmt, prefixes=prefixes)
-            out.flush()
+            _serialise(quads, f, fmt, prefixes)
             os.fsync(f.fileno())
         written.append(name)
 
@@ -305,6 +301,14 @@ class _OwnPrefixLines:
             self.f.write(self.tail)
             self.tail = b""
         self.f.flush()
+
+
+def _serialise(quads: Iterable[ox.Quad], f: BinaryIO, fmt: ox.RdfFormat,
+               prefixes: Mapping[str, str]) -> None:
+    """Turtle or TriG by pyoxigraph, with the dataset's prefix lines (``_OwnPrefixLines``)."""
+    out = _OwnPrefixLines(f, prefixes)
+    ox.serialize(quads, out, format=fmt, prefixes=dict(prefixes))
+    out.flush()
 
 
 def _sha256(path: Path) -> str:
