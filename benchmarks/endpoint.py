@@ -223,8 +223,9 @@ def run_load(server: Server, make: Callable[[int], bytes], seconds: float,
             "p99_ms": round(percentile(ordered, 99) * 1000, 3)}
 
 
-def rows_of(server: Server, query: str) -> int:
-    """The number of rows of the server's answer (an error raises)."""
+def answer_of(server: Server, query: str) -> dict:
+    """The server's JSON answer to one query, on a connection of its own (an error
+    raises)."""
 
     async def one() -> tuple[int, bytes, bool]:
         reader, writer = await asyncio.open_connection(server.host, server.port)
@@ -237,7 +238,12 @@ def rows_of(server: Server, query: str) -> int:
     status, body, _ = asyncio.run(one())
     if status != 200:
         raise RuntimeError(f"{server.name} answered {status}: {body[:300]!r}")
-    doc = json.loads(body)
+    return json.loads(body)
+
+
+def rows_of(server: Server, query: str) -> int:
+    """The number of rows of the server's answer (an error raises)."""
+    doc = answer_of(server, query)
     return 1 if "boolean" in doc else len(doc["results"]["bindings"])
 
 
@@ -279,17 +285,7 @@ def join_for(talks: list[str]) -> Callable[[int], str]:
 
 
 def talks_of(server: Server) -> list[str]:
-    async def one() -> tuple[int, bytes, bool]:
-        reader, writer = await asyncio.open_connection(server.host, server.port)
-        try:
-            writer.write(request_bytes(server, TALKS))
-            return await _read_response(reader)
-        finally:
-            writer.close()
-
-    status, body, _ = asyncio.run(one())
-    assert status == 200, body[:300]
-    return [b["talk"]["value"] for b in json.loads(body)["results"]["bindings"]]
+    return [b["talk"]["value"] for b in answer_of(server, TALKS)["results"]["bindings"]]
 
 
 def _ratio(a: float, b: float) -> float | None:
