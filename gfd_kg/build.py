@@ -96,29 +96,43 @@ def build_time(explicit: str | None, data: Path) -> datetime | None:
         return None
 
 
-def assemble(data: Path, iris: IRIs, progress: Progress = lambda _: None,
-             info: BuildInfo = BuildInfo()) -> Built:
-    """Load and check the sources and build the asserted dataset; writes nothing."""
-    layout = DataLayout(data)
-    t = time.perf_counter()
+def load_sources(layout: DataLayout, iris: IRIs) -> tuple[Agenda, Records, Graph]:
+    """The agenda with its corrections, the checked records and the ontology."""
     agenda = load_agenda(layout.agenda, layout.corrections)
     records = load_records(layout.records, agenda_line_count=len(agenda.lines))
     ontology = artefacts.ontology(iris)
     check_vocabulary(records, ontology, iris)
-    _timed(progress, "records", t, f"{len(records)} records from {layout.records} "
-           f"({len(agenda.corrections)} corrections of the agenda text)")
-    t = time.perf_counter()
+    return agenda, records, ontology
+
+
+def asserted(records: Records, agenda: Agenda, iris: IRIs,
+             info: BuildInfo) -> tuple[Dataset, Graph]:
+    """The records as the ``data`` and ``contacts`` graphs, and their provenance graph
+    (the personal lines' quotes go to ``contacts``)."""
     dataset, origins = build_dataset(records, iris)
-    target = dataset.graph(iris.graph(ONTOLOGY_GRAPH))
-    for triple in ontology:
-        target.add(triple)
-    data_graph = dataset.graph(iris.graph(DATA_GRAPH))
+    data = dataset.graph(iris.graph(DATA_GRAPH))
     personal = personal_lines(agenda, [r.spans for r in records.group("contact")])
-    provenance, private = provenance_graph(origins, set(data_graph.subjects()), agenda, iris,
-                                           info, personal)
+    provenance, private = provenance_graph(origins, set(data.subjects()), agenda, iris, info,
+                                           personal)
     contacts = dataset.graph(iris.graph(CONTACTS_GRAPH))
     for triple in private:
         contacts.add(triple)
+    return dataset, provenance
+
+
+def assemble(data: Path, iris: IRIs, progress: Progress = lambda _: None,
+             info: BuildInfo = BuildInfo()) -> Built:
+    """Load and check the sources and build the asserted dataset, whole; writes nothing."""
+    layout = DataLayout(data)
+    t = time.perf_counter()
+    agenda, records, ontology = load_sources(layout, iris)
+    _timed(progress, "records", t, f"{len(records)} records from {layout.records} "
+           f"({len(agenda.corrections)} corrections of the agenda text)")
+    t = time.perf_counter()
+    dataset, provenance = asserted(records, agenda, iris, info)
+    target = dataset.graph(iris.graph(ONTOLOGY_GRAPH))
+    for triple in ontology:
+        target.add(triple)
     counts = ", ".join(f"{name} {len(dataset.graph(iris.graph(name)))}"
                        for name in (DATA_GRAPH, "contacts"))
     _timed(progress, "rdf", t, f"{counts}, {PROVENANCE_GRAPH} {len(provenance)} triples")
@@ -180,14 +194,9 @@ def build_seminar(ctx: Context, name: str, records: Records) -> SeminarBuild:
 
     iris, seconds = ctx.iris, {}
     t = time.perf_counter()
-    dataset, origins = build_dataset(records, iris)
+    dataset, provenance = asserted(records, ctx.agenda, iris, ctx.info)
     data = dataset.graph(iris.graph(DATA_GRAPH))
-    personal = personal_lines(ctx.agenda, [r.spans for r in records.group("contact")])
-    provenance, private = provenance_graph(origins, set(data.subjects()), ctx.agenda, iris,
-                                           ctx.info, personal)
     contacts = dataset.graph(iris.graph(CONTACTS_GRAPH))
-    for triple in private:
-        contacts.add(triple)
     seconds["rdf"] = time.perf_counter() - t
     t = time.perf_counter()
     checked = validation_graph(data, ctx.ontology)
@@ -283,10 +292,7 @@ def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None
     info = BuildInfo(time=build_time(time_of_build, data))
     layout = DataLayout(data)
     started = t = time.perf_counter()
-    agenda = load_agenda(layout.agenda, layout.corrections)
-    records = load_records(layout.records, agenda_line_count=len(agenda.lines))
-    ontology = artefacts.ontology(iris)
-    check_vocabulary(records, ontology, iris)
+    agenda, records, ontology = load_sources(layout, iris)
     parts = partition(records, layout.records)
     shapes = artefacts.shapes(iris)
     ctx = Context(agenda, iris, info, ontology, shapes_graph(shapes), Rules.of(ontology))
