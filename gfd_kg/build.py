@@ -35,7 +35,7 @@ from .reason import ReasoningError, Rules, infer
 from .records import Records, load_records, partition
 from .settings import DataLayout
 from .source import Agenda, load_agenda
-from .validate import Report, shapes_graph, validate, validation_graph
+from .validate import Report, compiled, shapes_graph, validate, validation_graph
 
 Progress = Callable[[str], None]
 Advance = Callable[[int, int], None]  # seminars done, seminars in all
@@ -296,6 +296,7 @@ def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None
     parts = partition(records, layout.records)
     shapes = artefacts.shapes(iris)
     ctx = Context(agenda, iris, info, ontology, shapes_graph(shapes), Rules.of(ontology))
+    compiled(ctx.shapes)  # once, before the workers fork; refuses SHACL it cannot check
     figures: dict = {"seminars": len(parts), "records": len(records), "seconds": {}}
     _timed(progress, "records", t, f"{len(records)} records from {layout.records}, "
            f"{len(parts)} seminar{'s' if len(parts) != 1 else ''} "

@@ -72,6 +72,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="Turtle, N-Triples, N-Quads, TriG or JSON-LD files, read as one graph.")
     _add_setting(p, "out")
     _add_setting(p, "base")
+    p.add_argument("--engine", choices=("compiled", "pyshacl"), default="compiled",
+                   help="The SHACL engine: compiled (gfd_kg/shacl.py, what the build uses) "
+                        "or pyshacl (the reference it is tested against); same report.")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(
@@ -220,7 +223,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     files = [Path(f) for f in args.files] or [
         p for p in (out / "gfd.ttl", out / "inferred.ttl") if p.exists() or p.name == "gfd.ttl"]
     data = artefacts.read_rdf_files(files)
-    report = validate(data, artefacts.shapes(iris), artefacts.ontology(iris))
+    report = validate(data, artefacts.shapes(iris), artefacts.ontology(iris),
+                      engine=args.engine)
     print(report.text())
     return EXIT_OK if report.conforms else EXIT_INVALID
 

@@ -4,7 +4,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from rdflib import Graph
 
+from gfd_kg import artefacts
 from gfd_kg.build import Built, assemble, check_and_reason
 from gfd_kg.iris import IRIs
 from gfd_kg.model import CONTACTS_GRAPH, DATA_GRAPH
@@ -29,6 +31,16 @@ def reasoned(iris: IRIs) -> Built:
     b = assemble(DATA, iris)
     check_and_reason(b, iris)
     return b
+
+
+@pytest.fixture(scope="session")
+def shapes_graph(iris: IRIs) -> Graph:
+    return artefacts.shapes(iris)
+
+
+@pytest.fixture(scope="session")
+def ontology_graph(iris: IRIs) -> Graph:
+    return artefacts.ontology(iris)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,6 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDFS, SH, SKOS
 
-from gfd_kg import artefacts
 from gfd_kg.iris import SCHEMA, IRIs
 from gfd_kg.settings import PROJECT_ROOT
 from gfd_kg.validate import Report, validate
@@ -46,16 +45,6 @@ def _expected(path: Path) -> Expected:
     assert "shape" in fields and "message" in fields, (
         f"{path.name}: the first two lines must be '# shape: <sh:name>' and '# message: <text>'")
     return Expected(fields["shape"], fields["message"], fields.get("severity", "Violation"))
-
-
-@pytest.fixture(scope="module")
-def shapes_graph(iris: IRIs) -> Graph:
-    return artefacts.shapes(iris)
-
-
-@pytest.fixture(scope="module")
-def ontology_graph(iris: IRIs) -> Graph:
-    return artefacts.ontology(iris)
 
 
 @pytest.fixture(scope="module")
