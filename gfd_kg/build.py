@@ -35,7 +35,7 @@ from .reason import ReasoningError, Rules, infer
 from .records import Records, load_records, partition
 from .settings import DataLayout
 from .source import Agenda, load_agenda
-from .validate import Report, compiled, shapes_graph, validate, validation_graph
+from .validate import Report, compiled, index_of, shapes_graph, validate
 
 Progress = Callable[[str], None]
 Advance = Callable[[int, int], None]  # seminars done, seminars in all
@@ -199,7 +199,7 @@ def build_seminar(ctx: Context, name: str, records: Records) -> SeminarBuild:
     contacts = dataset.graph(iris.graph(CONTACTS_GRAPH))
     seconds["rdf"] = time.perf_counter() - t
     t = time.perf_counter()
-    checked = validation_graph(data, ctx.ontology)
+    checked = index_of(data, ctx.ontology)
     reports = {"asserted": validate(checked, ctx.shapes)}
     if not reports["asserted"].conforms:
         raise ValidationFailed(reports["asserted"], _what("asserted", name))

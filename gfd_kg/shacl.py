@@ -3,11 +3,12 @@ data graph, for the build, where pySHACL's per-node work is most of the cost.
 
 ``CompiledShapes.of(shapes)`` reads every shape with a target and what it reaches
 (``sh:property``, ``sh:or``, ``sh:not``, ``sh:qualifiedValueShape``) into small objects;
-``check(graph)`` indexes the graph's triples once (subject -> predicate -> objects, and the
-reverse; each node's classes through ``rdfs:subClassOf*``) and runs every check on
-value-node sets, as SHACL defines them. SHACL-SPARQL constraints are asked of the
-``ValidationGraph``'s pyoxigraph copy, ``$this`` given as a substitution, as pySHACL
-asks them there.
+``check(index)`` runs every check on value-node sets, as SHACL defines them, over an
+``Index`` of the graph's triples (subject -> predicate -> objects, and the reverse; each
+node's classes through ``rdfs:subClassOf*``). SHACL-SPARQL constraints are asked of the
+index's pyoxigraph copy of the graph, once per focus node, ``$this`` given as a
+substitution (the pre-binding SHACL defines), as pySHACL asks them of ``validate``'s
+``ValidationGraph``.
 
 The results are pySHACL's, one for one: the same focus node, value, path, severity and
 message for each failing constraint component (``tests/test_shacl_engine.py`` runs every
@@ -64,19 +65,36 @@ class RawResult:
 # -- the data ---------------------------------------------------------------------------
 
 class Index:
-    """The triples of a graph, indexed for the checks: objects by subject and predicate,
-    subjects by object and predicate, instances by class through ``rdfs:subClassOf*``."""
+    """The graph the engine checks, indexed: objects by subject and predicate, subjects by
+    object and predicate, instances by class through ``rdfs:subClassOf*``; and a
+    pyoxigraph copy for the SHACL-SPARQL constraints. Grows by ``extend`` (the reasoned
+    graph is the asserted one, grown); ``namespaces`` are the prefixes reports use."""
 
-    def __init__(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
+    def __init__(self, triples: Iterable[tuple[Node, Node, Node]] = (),
+                 namespaces: Iterable[tuple[str, Node]] = ()) -> None:
         self.out: dict[Node, dict[Node, set[Node]]] = defaultdict(lambda: defaultdict(set))
         self.into: dict[Node, dict[Node, set[Node]]] = defaultdict(lambda: defaultdict(set))
         self.by_predicate: dict[Node, list[tuple[Node, Node]]] = defaultdict(list)
-        for s, p, o in triples:
-            self.out[s][p].add(o)
-            self.into[o][p].add(s)
-            self.by_predicate[p].append((s, o))
+        self.native = ox.Store()
+        self.namespaces = list(namespaces)
         self._supers: dict[Node, frozenset[Node]] = {}
         self._instances: dict[Node, set[Node]] | None = None
+        self.extend(triples)
+
+    def extend(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
+        new = []
+        for s, p, o in triples:
+            objects = self.out[s][p]
+            if o not in objects:
+                objects.add(o)
+                self.into[o][p].add(s)
+                self.by_predicate[p].append((s, o))
+                new.append(ox.Quad(to_ox(s), to_ox(p), to_ox(o)))  # type: ignore[arg-type]
+        self.native.bulk_extend(new)
+        self._supers, self._instances = {}, None
+
+    def __len__(self) -> int:
+        return sum(len(pairs) for pairs in self.by_predicate.values())
 
     def objects(self, s: Node, p: Node) -> set[Node]:
         found = self.out.get(s)
@@ -368,12 +386,11 @@ class SparqlConstraint:
     query: str
     messages: tuple[str, ...]
 
-    def results(self, graph: Graph, focus: Node) -> list[Solution]:
+    def results(self, index: Index, focus: Node) -> list[Solution]:
         """The query's distinct solutions for ``focus``: (this, path, value, other
         variables), as pySHACL reads them (a row binding none of the three is no result;
         a ``?failure`` row is a failure of the query itself)."""
-        native: ox.Store = graph.native  # type: ignore[attr-defined]
-        answer = native.query(self.query, substitutions={ox.Variable("this"): to_ox(focus)})
+        answer = index.native.query(self.query, substitutions={ox.Variable("this"): to_ox(focus)})
         if not isinstance(answer, ox.QuerySolutions):
             raise ShapesError(f"the SPARQL constraint {self.node} must be a SELECT query")
         names = [v.value for v in answer.variables]
@@ -419,21 +436,21 @@ class Shape:
     def values(self, index: Index, focus: Node) -> set[Node]:
         return self.path(index, focus) if self.path is not None else {focus}
 
-    def results(self, index: Index, graph: Graph, focus: Node) -> Iterator[RawResult]:
+    def results(self, index: Index, focus: Node) -> Iterator[RawResult]:
         values = self.values(index, focus)
         for check in self.checks:
             for value in check(index, focus, values):
                 yield RawResult(self.severity, self.node, focus, self.path_node, value,
                                 self.messages)
         for prop in self.properties:
-            yield from prop.results(index, graph, focus)
+            yield from prop.results(index, focus)
         for constraint in self.sparql:
-            yield from self._sparql_results(constraint, graph, focus)
+            yield from self._sparql_results(constraint, index, focus)
 
-    def _sparql_results(self, constraint: SparqlConstraint, graph: Graph,
+    def _sparql_results(self, constraint: SparqlConstraint, index: Index,
                         focus: Node) -> Iterator[RawResult]:
         default_value = focus if self.path is None else None
-        for this, path, value, bound in constraint.results(graph, focus):
+        for this, path, value, bound in constraint.results(index, focus):
             value = default_value if value is None else value
             names = dict(bound)
             names.update({k: v for k, v in (("this", this), ("path", path), ("value", value))
@@ -445,14 +462,7 @@ class Shape:
 
     def conforms(self, index: Index, node: Node) -> bool:
         """Whether ``node`` as a focus node meets this (nested) shape: no results."""
-        return next(self.results(index, _NO_GRAPH, node), None) is None
-
-
-class _NoGraph(Graph):
-    """The graph nested shapes see: they cannot use SHACL-SPARQL (``compile`` refuses)."""
-
-
-_NO_GRAPH = _NoGraph()
+        return next(self.results(index, node), None) is None
 
 
 class _Compiler:
@@ -620,12 +630,10 @@ class CompiledShapes:
             targeted.append((target, compiler.shape(node)))
         return cls(targeted)
 
-    def check(self, graph: Graph) -> list[RawResult]:
-        """Every result of validating ``graph`` (a ``ValidationGraph``: its SHACL-SPARQL
-        queries go to its pyoxigraph copy)."""
-        index = Index(graph)
+    def check(self, index: Index) -> list[RawResult]:
+        """Every result of validating the indexed graph."""
         results: list[RawResult] = []
         for target, shape in self.targeted:
             for focus in target.focus_nodes(index):
-                results.extend(shape.results(index, graph, focus))
+                results.extend(shape.results(index, focus))
         return results

@@ -20,6 +20,7 @@ time (about 25 ms a parse).
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import chain
 from dataclasses import dataclass
 from collections.abc import Iterable
 from typing import Any
@@ -33,7 +34,7 @@ from rdflib.plugins.stores.memory import SimpleMemory
 from rdflib.query import Result as QueryResult
 
 from .iris import SCHEMA
-from .shacl import SEVERITY_NAMES as SEVERITIES, CompiledShapes, RawResult
+from .shacl import SEVERITY_NAMES as SEVERITIES, CompiledShapes, Index, RawResult
 from .terms import to_ox, to_rdflib
 
 @dataclass(frozen=True)
@@ -165,22 +166,31 @@ def compiled(shapes: Graph) -> CompiledShapes:
     return found
 
 
-def validate(data: Graph, shapes: Graph, ontology: Graph | None = None,
+def index_of(data: Graph, ontology: Graph | None) -> Index:
+    """What the compiled engine checks: ``data`` plus the ontology's subclass axioms."""
+    axioms = ontology.triples((None, RDFS.subClassOf, None)) if ontology is not None else ()
+    return Index(chain(data, axioms), data.namespaces())
+
+
+def validate(data: Graph | Index, shapes: Graph, ontology: Graph | None = None,
              engine: str = "compiled") -> Report:
     """``data`` checked against ``shapes``, with ``ontology``'s class hierarchy. ``data``
-    may be a ``validation_graph`` already (then ``ontology`` is not read again).
-    ``engine`` is ``compiled`` (``gfd_kg.shacl``) or ``pyshacl``, the reference; both
-    give the same report."""
+    may be an ``index_of`` (for the compiled engine) or a ``validation_graph`` already:
+    then ``ontology`` is not read again. ``engine`` is ``compiled`` (``gfd_kg.shacl``) or
+    ``pyshacl``, the reference; both give the same report."""
     shapes = shapes_graph(shapes)
-    if not isinstance(data, ValidationGraph):
-        data = validation_graph(data, ontology)
     if engine == "compiled":
-        raw = compiled(shapes).check(data)
-    elif engine == "pyshacl":
-        raw = _pyshacl_results(data, shapes)
-    else:
-        raise ValueError(f"unknown SHACL engine {engine!r}: use 'compiled' or 'pyshacl'")
-    return report_of(raw, shapes, data)
+        if isinstance(data, Graph):
+            data = (Index(data, data.namespaces()) if isinstance(data, ValidationGraph)
+                    else index_of(data, ontology))
+        return report_of(compiled(shapes).check(data), shapes, data.namespaces)
+    if engine == "pyshacl":
+        if isinstance(data, Index):
+            raise TypeError("pySHACL reads an rdflib graph, not an Index")
+        if not isinstance(data, ValidationGraph):
+            data = validation_graph(data, ontology)
+        return report_of(_pyshacl_results(data, shapes), shapes, data.namespaces())
+    raise ValueError(f"unknown SHACL engine {engine!r}: use 'compiled' or 'pyshacl'")
 
 
 def _pyshacl_results(data: ValidationGraph, shapes: Graph) -> list[RawResult]:
@@ -200,12 +210,13 @@ def _pyshacl_results(data: ValidationGraph, shapes: Graph) -> list[RawResult]:
     return results
 
 
-def report_of(raw: Iterable[RawResult], shapes: Graph, data: Graph) -> Report:
+def report_of(raw: Iterable[RawResult], shapes: Graph,
+              namespaces: Iterable[tuple[str, Node]]) -> Report:
     """The results for a person: terms written with the graphs' prefixes, each result
     under the node shape it belongs to."""
     nm = Graph(bind_namespaces="none")
     nm.bind("schema", SCHEMA)
-    for prefix, ns in list(shapes.namespaces()) + list(data.namespaces()):
+    for prefix, ns in list(shapes.namespaces()) + list(namespaces):
         nm.bind(prefix, ns, override=False)
     manager = nm.namespace_manager
     labels: dict[Node | None, str] = {}
