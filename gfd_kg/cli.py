@@ -1,7 +1,8 @@
 """``gfd-kg``: a thin command line over the library. Exit codes: 0 success, 1 the graph
 does not conform to the shapes, 2 bad input (records, agenda, corrections, files, queries,
 options), 3 the output cannot be written, 4 the SPARQL endpoint is down or answers an
-error."""
+error; 141 (128 + SIGPIPE, as a shell reports it) when the reader of the output stopped
+reading (``gfd-kg query ... | head``), without a traceback."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from .query import (EndpointError, QueryError, graph_result, load_dataset, load_
 from .validate import validate
 
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_OUTPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
+EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
 FORMATS = ("table", "csv", "json", "turtle")
 
 
@@ -332,7 +334,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # here, where a closed pipe can still be reported cleanly
+        return code
+    except BrokenPipeError:
+        # Nothing more can be written; Python would report the failed flush at exit too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (EndpointError, StoreUnavailable) as e:
         print(f"gfd-kg: error: {e}", file=sys.stderr)
         return EXIT_UNAVAILABLE

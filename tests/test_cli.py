@@ -168,6 +168,24 @@ def test_validate_the_build(dist):
     assert "+216 860 054" in result.stdout
 
 
+def test_validate_with_the_reference_engine_gives_the_same_report(dist):
+    compiled = run_cli("validate", "--out", str(dist))
+    reference = run_cli("validate", "--out", str(dist), "--engine", "pyshacl")
+    assert (reference.returncode, reference.stdout) == (compiled.returncode, compiled.stdout)
+    assert reference.stdout.startswith("Conforms: 0 violations, 1 warnings")
+
+
+def test_a_reader_that_stops_reading_gets_no_traceback(dist):
+    """``gfd-kg validate | head -0``: the pipe is closed before anything is written."""
+    process = subprocess.Popen([sys.executable, "-m", "gfd_kg", "validate", "--out", str(dist)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141
+    assert errors == ""
+
+
 def test_validate_reports_violations_with_exit_1():
     fixture = Path(__file__).parent / "shapes" / "bad-country-no-alpha3.ttl"
     result = run_cli("validate", str(fixture))
