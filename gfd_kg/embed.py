@@ -17,7 +17,6 @@ read, in schema.org terms used on types in their domain:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,6 +26,7 @@ from rdflib.term import Node
 
 from .errors import GfdError
 from .iris import SCHEMA, IRIs
+from .jsontext import indented
 
 CONTEXT = "https://schema.org"
 
@@ -315,5 +315,5 @@ def dumps(doc: Doc) -> str:
     open an HTML comment inside it (which would let a later ``<script`` swallow the
     page); both are plain JSON escapes, so the parsed value is unchanged.
     """
-    text = json.dumps(_ordered(doc), ensure_ascii=False, indent=2, sort_keys=False)
+    text = indented(_ordered(doc), "  ")
     return text.replace("</", "<\\/").replace("<!--", "\\u003c!--") + "\n"

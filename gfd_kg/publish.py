@@ -31,6 +31,7 @@ from rdflib.compare import to_canonical_graph
 from .docs import ontology_html, shapes_html
 from .errors import OutputError
 from .iris import IRIs
+from .jsontext import indented
 from .model import CONTACTS_GRAPH, DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from .provenance import BuildInfo
 from .terms import XSD_STRING
@@ -192,8 +193,7 @@ def _jsonld_chunks(nt: bytes, iris: IRIs, context_url: str) -> Iterator[str]:
         for key in sorted(values):
             vs = values[key] if len(values[key]) == 1 else sorted(values[key], key=_sort_key)
             node[key] = vs[0] if len(vs) == 1 else vs
-        text = json.dumps(node, ensure_ascii=False, indent=1)
-        yield ("\n  " if first else ",\n  ") + text.replace("\n", "\n  ")
+        yield ("\n  " if first else ",\n  ") + indented(node, " ", "  ")
         first = False
     yield "\n ]\n}\n"
 
