@@ -3,6 +3,7 @@ of the best one for an Accept header (RFC 9110, section 12.5.1, q-values include
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 # What a resource can be had as: suffix -> media type. The first is the default.
@@ -82,6 +83,14 @@ def quality(ranges: list[Range], media: str) -> float:
 def choose(header: str | None, offered: list[str] | tuple[str, ...]) -> str | None:
     """The offered media type the client likes best (ties: the server's order), or None
     when the client accepts none of them."""
+    if isinstance(offered, tuple) and (header is None or len(header) <= 512):
+        return _choose(header, offered)
+    return _choose.__wrapped__(header, offered)
+
+
+@functools.lru_cache(maxsize=512)
+def _choose(header: str | None, offered: list[str] | tuple[str, ...]) -> str | None:
+    # remembered: clients send the same few Accept headers again and again
     ranges = parse_accept(header)
     scored = [(quality(ranges, m), -i, m) for i, m in enumerate(offered)]
     q, _, media = max(scored)
@@ -90,6 +99,13 @@ def choose(header: str | None, offered: list[str] | tuple[str, ...]) -> str | No
 
 def ranked(header: str | None, offered: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """The offered media types the client accepts, best first."""
+    if isinstance(offered, tuple) and (header is None or len(header) <= 512):
+        return _ranked(header, offered)
+    return _ranked.__wrapped__(header, offered)
+
+
+@functools.lru_cache(maxsize=512)
+def _ranked(header: str | None, offered: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     ranges = parse_accept(header)
     scored = sorted(((quality(ranges, m), -i, m) for i, m in enumerate(offered)), reverse=True)
     return tuple(m for q, _, m in scored if q > 0)

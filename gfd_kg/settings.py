@@ -42,9 +42,11 @@ SETTINGS: dict[str, Setting] = {
         Setting("max_rows", "10000",
                 "Rows (or triples) a query result may have; a larger result gets 413."),
         Setting("max_query_bytes", "100000", "Bytes a query's text may have; more gets 413."),
-        Setting("workers", "2", "Queries that run at once, each in its own process."),
+        Setting("workers", "2", "Server processes sharing the port; each answers HTTP and "
+                "runs its queries itself, one at a time."),
         Setting("max_waiting", "16",
-                "Queries that may wait for a free worker; more at once get 503."),
+                "Queries that may wait in one server process for their client's turn; more "
+                "at once get 503."),
         Setting("max_per_client", "4",
                 "Queries one client address may have running or waiting; more get 429. One "
                 "client never runs on every worker at once: another client finds one free."),

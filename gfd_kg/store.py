@@ -1,27 +1,31 @@
-"""The embedded store: the published graphs in an on-disk pyoxigraph store, queried by a
-pool of worker processes so that a runaway query can be stopped.
+"""The embedded store: the published graphs in an on-disk pyoxigraph store, and the query
+engine each server process answers SPARQL with.
 
-pyoxigraph cannot interrupt a query, so each query runs in a worker process that holds
-the store open read-only; a query past the time limit gets its worker killed and a fresh
-one started in its place, and the caller an error. Results are written in the worker, in
-the format asked for (SELECT results by pyoxigraph itself, in Rust), refused past the row
-or byte limit.
+Queries run inline, in the process that read the request, on the store it opened
+read-only: a hop to a worker process or thread costs more than a small query (on this
+kind of machine a cross-process round trip took 0.3 to 0.4 ms of CPU, the whole join of
+the endpoint benchmark 0.5 ms). pyoxigraph cannot cancel a query, so the time limit is
+kept by the server (``RunawayGuard`` in gfd_kg/serve.py: the process gives up the thread
+stuck in the query, answers 503, and is replaced); this module only calls the guard around
+each query (``Guard``). Results are written in the format asked for (SELECT results by
+pyoxigraph itself, in Rust) and refused past the row or byte limit.
 
-The store does not change while it is served, so the same query asked the same way has
-the same answer: the pool keeps recent answers (``AnswerCache``, bounded in entries and
-bytes) and gives them again without a worker. A new store (a restart) starts empty."""
+The per-client limits hold across the server processes: ``ClientCounts`` counts every
+client's running and waiting queries in shared memory. The store does not change while it
+is served, so the same query asked the same way has the same answer: each process keeps
+recent answers (``AnswerCache``, bounded in entries and bytes) and gives them again
+without running the query. A new store (a restart) starts empty."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import multiprocessing as mp
 import re
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +240,15 @@ def execute(store: ox.Store, job: QueryJob) -> QueryAnswer:
         raise QueryFailed(400, f"the query does not parse: {e}") from e
     except ValueError as e:
         raise QueryFailed(400, f"the query cannot be run: {e}") from e
+    try:
+        return _answer(result, job)
+    finally:
+        # pyoxigraph's results may only be dropped on the thread that made them: drop
+        # them here, not with a traceback that the garbage collector frees elsewhere
+        del result
+
+
+def _answer(result: Any, job: QueryJob) -> QueryAnswer:
     if isinstance(result, ox.QueryBoolean):
         media = _first(job.result_types, RESULT_TYPES, "ASK")
         return QueryAnswer(media, serialise_boolean(bool(result), media), "boolean")
@@ -319,30 +332,7 @@ def _cost(job: QueryJob, outcome: QueryAnswer | QueryFailed) -> int:
     return body + len(job.query) + 256  # the rest of the entry, roughly
 
 
-# -- the worker pool -------------------------------------------------------------------
-
-def _worker_main(conn: Connection, directory: str) -> None:
-    store = ox.Store.read_only(directory)
-    while True:
-        try:
-            job = conn.recv()
-        except EOFError:
-            return
-        try:
-            conn.send(("ok", execute(store, job)))
-        except QueryFailed as e:
-            conn.send(("failed", e.status, str(e)))
-        except OSError as e:  # reading the store failed: the server's fault
-            conn.send(("failed", 500, f"the store could not be read: {e}"))
-        except Exception as e:  # noqa: BLE001 - evaluation refused the query: the client's
-            conn.send(("failed", 400, f"the query cannot be evaluated: {e}"))
-
-
-@dataclass
-class _Worker:
-    process: mp.process.BaseProcess
-    conn: Connection
-
+# -- the limits and the engine -------------------------------------------------------------
 
 @dataclass
 class Limits:
@@ -351,11 +341,11 @@ class Limits:
     timeout: float = 5.0  # seconds a query may run
     max_rows: int = 10_000  # rows (or triples) a result may have
     max_query_bytes: int = 100_000  # size of a query's text
-    workers: int = 2  # queries that run at once
-    max_waiting: int = 16  # queries that may wait for a worker; more get 503
+    workers: int = 2  # server processes, each running one query at a time
+    max_waiting: int = 16  # queries that may wait in one process for their client's turn; more get 503
     max_per_client: int = 4  # queries one client may have running or waiting; more get 429
     max_result_bytes: int = 64 * 2**20  # size of a serialised SELECT result
-    cache_entries: int = 1024  # answers kept for queries asked again
+    cache_entries: int = 1024  # answers kept for queries asked again (in each process)
     cache_bytes: int = 64 * 2**20  # their total size
 
     @property
@@ -364,129 +354,164 @@ class Limits:
         return max(1, self.workers - 1)
 
 
-@dataclass
-class _Client:
-    running: asyncio.Semaphore
-    in_flight: int = 0
+class ClientCounts:
+    """How many queries each client has running and in flight (running or waiting), counted
+    across the server processes in shared memory, so that the per-client limits hold
+    whichever process a client's connections land on. A client is a slot (CRC-32 of its
+    address, modulo SLOTS); each process counts in its own row, so the supervisor can
+    clear the row of a process that died without undoing its own decrements."""
+
+    SLOTS = 4096
+
+    def __init__(self, rows: int = 1, ctx: Any = None) -> None:
+        ctx = ctx or mp.get_context("spawn")
+        self.rows = rows
+        self._lock = ctx.Lock()
+        self._running = ctx.RawArray("i", rows * self.SLOTS)
+        self._in_flight = ctx.RawArray("i", rows * self.SLOTS)
+        self.row = 0  # the row this process writes (set in each process)
+
+    @classmethod
+    def slot(cls, client: str) -> int:
+        return zlib.crc32(client.encode("utf-8", "surrogatepass")) % cls.SLOTS
+
+    def _total(self, counts: Any, slot: int) -> int:
+        return sum(counts[r * self.SLOTS + slot] for r in range(self.rows))
+
+    def _take(self, counts: Any, slot: int, limit: int) -> bool:
+        with self._lock:
+            if self._total(counts, slot) >= limit:
+                return False
+            counts[self.row * self.SLOTS + slot] += 1
+            return True
+
+    def _give(self, counts: Any, slot: int) -> None:
+        with self._lock:
+            counts[self.row * self.SLOTS + slot] -= 1
+
+    def enter(self, slot: int, limit: int) -> bool:
+        return self._take(self._in_flight, slot, limit)
+
+    def leave(self, slot: int) -> None:
+        self._give(self._in_flight, slot)
+
+    def start(self, slot: int, limit: int) -> bool:
+        return self._take(self._running, slot, limit)
+
+    def stop(self, slot: int) -> None:
+        self._give(self._running, slot)
+
+    def clear_row(self, row: int) -> None:
+        with self._lock:
+            for counts in (self._running, self._in_flight):
+                counts[row * self.SLOTS:(row + 1) * self.SLOTS] = [0] * self.SLOTS
+
+
+class Guard:
+    """What watches a query while it runs; the server's (gfd_kg/serve.py) stops a query
+    past the time limit. This one watches nothing: for a store used from one process."""
+
+    def begin(self, ticket: Ticket) -> None:
+        pass
+
+    def end(self, ticket: Ticket) -> bool:
+        """False when the query was stopped meanwhile: the caller must not touch the
+        ticket or the connection again."""
+        return True
 
 
 @dataclass
-class QueryPool:
-    """Worker processes over one store directory."""
+class Ticket:
+    """One query of one client, from its admission to its answer."""
 
-    directory: Path
-    limits: Limits = field(default_factory=Limits)
+    job: QueryJob
+    client: str
+    slot: int
+    running: bool = False
+    owner: Any = None  # what asked (the connection), for the guard
 
-    def __post_init__(self) -> None:
-        self._ctx = mp.get_context("spawn")
-        self._idle: asyncio.Queue[_Worker] | None = None
-        self._workers: list[_Worker] = []
-        self._waiting = 0
-        self._clients: dict[str, _Client] = {}
-        self.cache = AnswerCache(self.limits.cache_entries, self.limits.cache_bytes)
 
-    def _spawn(self) -> _Worker:
-        parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(child, str(self.directory)),
-                                    daemon=True)
-        process.start()
-        child.close()
-        worker = _Worker(process, parent)
-        self._workers.append(worker)
-        return worker
+class QueryEngine:
+    """Queries answered in this process, on a store opened read-only, one at a time: the
+    answer cache first, then the client's limits, then the query itself, inline. The
+    time limit is the guard's: pyoxigraph cannot cancel a query, so the server stops a
+    runaway one by giving up the thread it runs on (see gfd_kg/serve.py)."""
 
-    async def start(self) -> None:
-        self._idle = asyncio.Queue()
-        for _ in range(self.limits.workers):
-            await self._idle.put(self._spawn())
+    def __init__(self, store: ox.Store, limits: Limits, counts: ClientCounts | None = None,
+                 guard: Guard | None = None) -> None:
+        self.store = store
+        self.limits = limits
+        self.counts = counts or ClientCounts(rows=1, ctx=mp.get_context("fork"))
+        self.guard = guard or Guard()
+        self.cache = AnswerCache(limits.cache_entries, limits.cache_bytes)
 
-    def stop(self) -> None:
-        for w in self._workers:
-            if w.process.is_alive():
-                w.process.kill()
-            w.conn.close()
-        for w in self._workers:
-            w.process.join(timeout=5)
-        self._workers.clear()
-
-    def _replace(self, worker: _Worker) -> _Worker:
-        worker.process.kill()
-        worker.process.join(timeout=5)
-        worker.conn.close()
-        self._workers.remove(worker)
-        return self._spawn()
-
-    async def run(self, job: QueryJob, client: str = "") -> QueryAnswer:
-        """The answer from the cache, else from a worker. ``client`` (its address) has at
-        most ``max_per_client`` queries in flight and ``running_per_client`` running; an
-        answer from the cache takes no worker, so it counts against neither."""
-        assert self._idle is not None, "start() the pool first"
-        limits = self.limits
-        if len(job.query.encode("utf-8")) > limits.max_query_bytes:
-            raise QueryFailed(413, f"the query is longer than {limits.max_query_bytes} "
+    def lookup(self, job: QueryJob) -> QueryAnswer | None:
+        """The answer from the cache, or None; a refusal that does not need the store
+        (too long, refused before) raises QueryFailed."""
+        if len(job.query) > self.limits.max_query_bytes or \
+                len(job.query.encode("utf-8", "surrogatepass")) > self.limits.max_query_bytes:
+            raise QueryFailed(413, f"the query is longer than {self.limits.max_query_bytes} "
                                    "bytes, the limit of this endpoint")
         cached = self.cache.get(job)
         if isinstance(cached, QueryFailed):
             raise QueryFailed(cached.status, str(cached))
+        return cached
+
+    def admit(self, job: QueryJob, client: str) -> Ticket:
+        """A ticket for a query the cache cannot answer; 429 when the client has
+        ``max_per_client`` queries in flight already."""
+        slot = ClientCounts.slot(client)
+        if not self.counts.enter(slot, self.limits.max_per_client):
+            raise QueryFailed(429, f"too many queries at once from one client (at most "
+                                   f"{self.limits.max_per_client}); wait for the earlier ones")
+        return Ticket(job, client, slot)
+
+    def may_start(self, ticket: Ticket) -> bool:
+        """Whether the ticket's query may run now: its client runs fewer than
+        ``running_per_client`` queries (in all processes)."""
+        if not ticket.running:
+            ticket.running = self.counts.start(ticket.slot, self.limits.running_per_client)
+        return ticket.running
+
+    def run(self, ticket: Ticket) -> QueryAnswer | QueryFailed | None:
+        """Run the ticket's query here and now (it may_start); the answer or refusal,
+        cached as the cache keeps them. None: the guard stopped it and the ticket is no
+        longer the caller's."""
+        self.guard.begin(ticket)
+        try:
+            outcome: QueryAnswer | QueryFailed = execute(self.store, ticket.job)
+        except QueryFailed as e:  # a fresh one: no traceback that keeps the query's frames
+            outcome = QueryFailed(e.status, str(e))
+        except OSError as e:  # reading the store failed: the server's fault
+            outcome = QueryFailed(500, f"the store could not be read: {e}")
+        except Exception as e:  # noqa: BLE001 - evaluation refused the query: the client's
+            outcome = QueryFailed(400, f"the query cannot be evaluated: {e}")
+        if not self.guard.end(ticket):
+            return None
+        self.cache.put(ticket.job, outcome)
+        return outcome
+
+    def release(self, ticket: Ticket) -> None:
+        """The ticket is done with (answered, refused or given up)."""
+        if ticket.running:
+            ticket.running = False
+            self.counts.stop(ticket.slot)
+        self.counts.leave(ticket.slot)
+
+    def ask(self, job: QueryJob, client: str = "") -> QueryAnswer:
+        """All of the above in one call, for a caller with nothing else to do: the answer,
+        or QueryFailed (503 when the client already runs its share of queries)."""
+        cached = self.lookup(job)
         if cached is not None:
             return cached
+        ticket = self.admit(job, client)
         try:
-            answer = await self._run(job, client)
-        except QueryFailed as e:
-            self.cache.put(job, e)
-            raise
-        self.cache.put(job, answer)
-        return answer
-
-    async def _run(self, job: QueryJob, client: str) -> QueryAnswer:
-        limits = self.limits
-        state = self._clients.setdefault(client, _Client(asyncio.Semaphore(limits.running_per_client)))
-        if state.in_flight >= limits.max_per_client:
-            raise QueryFailed(429, f"too many queries at once from one client (at most "
-                                   f"{limits.max_per_client}); wait for the earlier ones")
-        if self._waiting >= limits.max_waiting:
-            raise QueryFailed(503, "too many queries at once; try again in a moment")
-        state.in_flight += 1
-        self._waiting += 1
-        waiting = True
-        try:
-            async with state.running:
-                worker = await self._idle.get()
-                self._waiting -= 1
-                waiting = False
-                return await self._execute(worker, job)
+            if not self.may_start(ticket):
+                raise QueryFailed(503, "too many queries at once; try again in a moment")
+            outcome = self.run(ticket)
         finally:
-            if waiting:
-                self._waiting -= 1
-            state.in_flight -= 1
-            if state.in_flight == 0:
-                self._clients.pop(client, None)
-
-    async def _execute(self, worker: _Worker, job: QueryJob) -> QueryAnswer:
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        fd = worker.conn.fileno()
-        loop.add_reader(fd, lambda: done.done() or done.set_result(None))
-        try:
-            worker.conn.send(job)
-            await asyncio.wait_for(done, self.limits.timeout)
-            reply = worker.conn.recv()
-        except asyncio.TimeoutError:
-            loop.remove_reader(fd)
-            await self._idle.put(self._replace(worker))
-            raise QueryFailed(503, f"the query was stopped after {self.limits.timeout:g} s, "
-                                   "the time limit of this endpoint; make it more selective "
-                                   "or add LIMIT") from None
-        except (EOFError, OSError):
-            loop.remove_reader(fd)
-            await self._idle.put(self._replace(worker))
-            raise QueryFailed(500, "the query's worker stopped unexpectedly") from None
-        except asyncio.CancelledError:
-            loop.remove_reader(fd)
-            await self._idle.put(self._replace(worker))
-            raise
-        loop.remove_reader(fd)
-        await self._idle.put(worker)
-        if reply[0] == "ok":
-            return reply[1]
-        raise QueryFailed(reply[1], reply[2])
+            self.release(ticket)
+        if isinstance(outcome, QueryFailed):
+            raise QueryFailed(outcome.status, str(outcome))
+        assert outcome is not None
+        return outcome

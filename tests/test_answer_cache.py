@@ -1,16 +1,16 @@
-"""The answer cache of the query pool (gfd_kg/store.py): an answer given again is the same
+"""The answer cache of the query engine (gfd_kg/store.py): an answer given again is the same
 bytes as the first; every input that changes an answer (query text, acceptable media types,
 dataset parameters, limits) is part of the key; it stays within its bounds; only refusals
 that depend on the query alone are kept."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
-from gfd_kg.store import (AnswerCache, Limits, QueryAnswer, QueryFailed, QueryJob, QueryPool,
+from gfd_kg.store import (AnswerCache, Limits, QueryAnswer, QueryEngine, QueryFailed, QueryJob,
                           load_store)
 
 JSON = ("application/sparql-results+json",)
@@ -21,9 +21,6 @@ DATA = """
 <urn:g:b> { <urn:p2> a s:Person ; s:name "Bea" . <urn:p3> a s:Person ; s:name "Cy" . }
 """
 NAMES = "SELECT ?n WHERE { ?p <http://schema.org/name> ?n } ORDER BY ?n"
-# 10^9 solutions to count: far past any time limit of these tests
-RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
-    f"VALUES ?v{i} {{ 0 1 2 3 4 5 6 7 8 9 }}" for i in range(9)) + " }"
 
 
 @pytest.fixture(scope="module")
@@ -36,24 +33,16 @@ def store_dir(tmp_path_factory) -> Path:
 
 
 def run(store_dir: Path, jobs: list[QueryJob], limits: Limits | None = None
-        ) -> tuple[list[QueryAnswer | QueryFailed], QueryPool]:
-    """Each job in turn on a fresh pool; the answers (or refusals) and the pool."""
-    pool = QueryPool(store_dir, limits or Limits(workers=2, timeout=2))
-
-    async def main() -> list[QueryAnswer | QueryFailed]:
-        await pool.start()
-        out: list[QueryAnswer | QueryFailed] = []
+        ) -> tuple[list[QueryAnswer | QueryFailed], QueryEngine]:
+    """Each job in turn on a fresh engine; the answers (or refusals) and the engine."""
+    engine = QueryEngine(ox.Store.read_only(str(store_dir)), limits or Limits(timeout=2))
+    out: list[QueryAnswer | QueryFailed] = []
+    for job in jobs:
         try:
-            for job in jobs:
-                try:
-                    out.append(await pool.run(job, "client"))
-                except QueryFailed as e:
-                    out.append(e)
-        finally:
-            pool.stop()
-        return out
-
-    return asyncio.run(main()), pool
+            out.append(engine.ask(job, "client"))
+        except QueryFailed as e:
+            out.append(e)
+    return out, engine
 
 
 def job(query: str = NAMES, types: tuple[str, ...] = JSON, **kw) -> QueryJob:
@@ -61,20 +50,20 @@ def job(query: str = NAMES, types: tuple[str, ...] = JSON, **kw) -> QueryJob:
 
 
 def test_an_answer_given_again_is_the_same_bytes(store_dir):
-    (first, second), pool = run(store_dir, [job(), job()])
+    (first, second), engine = run(store_dir, [job(), job()])
     assert isinstance(first, QueryAnswer) and isinstance(second, QueryAnswer)
     assert second.body == first.body and second.media_type == first.media_type
     assert b'"Ada"' in first.body and b'"Cy"' in first.body
-    assert len(pool.cache) == 1
+    assert len(engine.cache) == 1
 
 
 def test_media_types_dataset_and_limits_are_part_of_the_key(store_dir):
     jobs = [job(), job(types=CSV), job(default_graphs=("urn:g:a",)),
             job(named_graphs=("urn:g:b",), union_default=False), job(max_rows=1),
             job(query=NAMES + " LIMIT 1")]
-    answers, pool = run(store_dir, jobs + jobs)
+    answers, engine = run(store_dir, jobs + jobs)
     first, again = answers[:len(jobs)], answers[len(jobs):]
-    assert len(pool.cache) == len(jobs)
+    assert len(engine.cache) == len(jobs)
     for a, b in zip(first, again):
         assert type(a) is type(b)
         if isinstance(a, QueryAnswer):
@@ -87,20 +76,45 @@ def test_media_types_dataset_and_limits_are_part_of_the_key(store_dir):
     assert b'"Ada"' in limited.body and b'"Bea"' not in limited.body
 
 
-def test_refusals_of_the_query_are_kept_time_limits_are_not(store_dir):
+def test_refusals_of_the_query_are_kept(store_dir):
     bad = job(query="SELECT ?x WHERE { ?x ?y ")
-    slow = job(query=RUNAWAY)
-    # the first job gives the fresh workers time to start, under any limit
-    answers, pool = run(store_dir, [job(), bad, bad, slow], Limits(workers=2, timeout=3))
-    assert [getattr(a, "status", 200) for a in answers] == [200, 400, 400, 503]
-    assert str(answers[1]) == str(answers[2])
-    assert pool.cache.get(bad) is not None
-    assert pool.cache.get(slow) is None
+    unknown = job(query="SELECT ?x WHERE { BIND(<urn:no:such-function>(1) AS ?x) }")
+    answers, engine = run(store_dir, [job(), bad, bad, unknown, unknown])
+    assert [getattr(a, "status", 200) for a in answers] == [200, 400, 400, 400, 400]
+    assert str(answers[1]) == str(answers[2]) and "does not parse" in str(answers[1])
+    assert str(answers[3]) == str(answers[4])
+    assert engine.cache.get(bad) is not None and engine.cache.get(unknown) is not None
+
+
+def test_a_query_too_long_is_refused_before_the_cache(store_dir):
+    long = job(query="ASK {} #" + "é" * 60)  # 62 characters, 122 bytes
+    answers, engine = run(store_dir, [long, long], Limits(max_query_bytes=100))
+    assert [a.status for a in answers] == [413, 413]
+    assert "longer than 100 bytes" in str(answers[0])
+    assert len(engine.cache) == 0
+
+
+def test_a_client_past_its_share_is_refused_and_its_counts_come_back(store_dir):
+    engine = QueryEngine(ox.Store.read_only(str(store_dir)), Limits(workers=2, max_per_client=2))
+    first, second = engine.admit(job(), "a"), engine.admit(job(), "a")
+    with pytest.raises(QueryFailed) as refused:
+        engine.admit(job(), "a")
+    assert refused.value.status == 429
+    other = engine.admit(job(), "b")  # another client is counted apart
+    assert engine.may_start(first) and not engine.may_start(second)  # workers - 1 = 1 running
+    assert engine.may_start(other)
+    answer = engine.run(first)
+    assert isinstance(answer, QueryAnswer) and b'"Ada"' in answer.body
+    for ticket in (first, other):
+        engine.release(ticket)
+    assert engine.may_start(second)  # a's first query is done: the second may run
+    engine.release(second)
+    assert [engine.admit(job(), "a") for _ in range(2)]  # and a may send two again
 
 
 def test_a_refused_service_query_is_refused_again_from_the_cache(store_dir):
     q = job(query="SELECT * WHERE { SERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } }")
-    answers, pool = run(store_dir, [q, q])
+    answers, _ = run(store_dir, [q, q])
     assert [a.status for a in answers] == [400, 400]
     assert all("SERVICE" in str(a) for a in answers)
 
@@ -146,8 +160,8 @@ def test_a_cache_of_no_entries_keeps_nothing():
     assert len(cache) == 0 and cache.get(job()) is None
 
 
-def test_a_new_pool_starts_with_an_empty_cache(store_dir):
-    _, pool = run(store_dir, [job()])
-    assert len(pool.cache) == 1
-    assert len(QueryPool(store_dir, Limits()).cache) == 0
+def test_a_new_engine_starts_with_an_empty_cache(store_dir):
+    _, engine = run(store_dir, [job()])
+    assert len(engine.cache) == 1
+    assert len(QueryEngine(ox.Store.read_only(str(store_dir)), Limits()).cache) == 0
 
