@@ -9,12 +9,13 @@ fixture, on the published graphs and on damaged copies of the data):
 - ``pyshacl``, the reference. It runs in place on the graph this module assembles, instead
   of cloning the data and the whole ontology on every call.
 
-Both read a ``ValidationGraph``: the data plus the ontology's ``rdfs:subClassOf`` axioms
-(the only part of the ontology SHACL reads: ``sh:targetClass``, ``sh:class`` and the
-shapes' ``rdfs:subClassOf*`` paths), with a pyoxigraph copy of its triples that answers the
-SHACL-SPARQL constraints, once per focus node, ``$this`` given as a substitution
-(SEP-0007, the pre-binding SHACL defines); rdflib would parse and plan the text every
-time (about 25 ms a parse).
+Both check the data plus the ontology's ``rdfs:subClassOf`` axioms (the only part of the
+ontology SHACL reads: ``sh:targetClass``, ``sh:class`` and the shapes' ``rdfs:subClassOf*``
+paths): the compiled engine as an ``Index`` (``index_of``), pySHACL as a
+``ValidationGraph`` (``validation_graph``). Each keeps a pyoxigraph copy of the triples
+that answers the SHACL-SPARQL constraints, once per focus node, ``$this`` given as a
+substitution (SEP-0007, the pre-binding SHACL defines); rdflib would parse and plan the
+text every time (about 25 ms a parse).
 """
 
 from __future__ import annotations
