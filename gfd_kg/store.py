@@ -359,7 +359,9 @@ class ClientCounts:
     across the server processes in shared memory, so that the per-client limits hold
     whichever process a client's connections land on. A client is a slot (CRC-32 of its
     address, modulo SLOTS); each process counts in its own row, so the supervisor can
-    clear the row of a process that died without undoing its own decrements."""
+    clear the row of a process that died without undoing its own decrements. Beside the
+    rows, a total per slot (the sum of its rows, kept under the same lock) answers the
+    check of a limit with one read."""
 
     SLOTS = 4096
 
@@ -367,27 +369,29 @@ class ClientCounts:
         ctx = ctx or mp.get_context("spawn")
         self.rows = rows
         self._lock = ctx.Lock()
-        self._running = ctx.RawArray("i", rows * self.SLOTS)
-        self._in_flight = ctx.RawArray("i", rows * self.SLOTS)
+        # (by row and slot, total by slot), for running and for in-flight queries
+        self._running = (ctx.RawArray("i", rows * self.SLOTS), ctx.RawArray("i", self.SLOTS))
+        self._in_flight = (ctx.RawArray("i", rows * self.SLOTS), ctx.RawArray("i", self.SLOTS))
         self.row = 0  # the row this process writes (set in each process)
 
     @classmethod
     def slot(cls, client: str) -> int:
         return zlib.crc32(client.encode("utf-8", "surrogatepass")) % cls.SLOTS
 
-    def _total(self, counts: Any, slot: int) -> int:
-        return sum(counts[r * self.SLOTS + slot] for r in range(self.rows))
-
-    def _take(self, counts: Any, slot: int, limit: int) -> bool:
+    def _take(self, counts: tuple[Any, Any], slot: int, limit: int) -> bool:
+        by_row, total = counts
         with self._lock:
-            if self._total(counts, slot) >= limit:
+            if total[slot] >= limit:
                 return False
-            counts[self.row * self.SLOTS + slot] += 1
+            by_row[self.row * self.SLOTS + slot] += 1
+            total[slot] += 1
             return True
 
-    def _give(self, counts: Any, slot: int) -> None:
+    def _give(self, counts: tuple[Any, Any], slot: int) -> None:
+        by_row, total = counts
         with self._lock:
-            counts[self.row * self.SLOTS + slot] -= 1
+            by_row[self.row * self.SLOTS + slot] -= 1
+            total[slot] -= 1
 
     def enter(self, slot: int, limit: int) -> bool:
         return self._take(self._in_flight, slot, limit)
@@ -402,9 +406,14 @@ class ClientCounts:
         self._give(self._running, slot)
 
     def clear_row(self, row: int) -> None:
+        """Forget what the process writing ``row`` counted (it is gone)."""
+        start = row * self.SLOTS
         with self._lock:
-            for counts in (self._running, self._in_flight):
-                counts[row * self.SLOTS:(row + 1) * self.SLOTS] = [0] * self.SLOTS
+            for by_row, total in (self._running, self._in_flight):
+                for slot, n in enumerate(by_row[start:start + self.SLOTS]):
+                    if n:
+                        total[slot] -= n
+                by_row[start:start + self.SLOTS] = [0] * self.SLOTS
 
 
 class Guard:

@@ -197,3 +197,45 @@ def test_head_pipelining_continue_and_close_on_the_fast_path(server):
     assert b"content-length: 18" in first.lower() and rest.startswith(b"HTTP/1.1 200")
     assert out.count(b"_askResult\r\ntrue\r\n") == 3 and b'"status": "ok"' in out
     assert out.lower().count(b"connection: close") == 1  # and the server closed it after
+
+
+# -- the per-client counts the server processes share ------------------------------------
+
+_COUNT_OPS = st.lists(st.tuples(
+    st.sampled_from(["enter", "leave", "start", "stop", "clear"]),
+    st.integers(0, 2),     # the process's row
+    st.integers(0, 1),     # the client's slot
+    st.integers(1, 3)),    # the limit asked
+    max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_COUNT_OPS)
+def test_client_counts_admit_exactly_what_the_sum_of_the_rows_allows(ops):
+    """Whatever the processes (rows) do, including one whose row the supervisor clears, a
+    client is admitted only while its count over all rows is under the limit."""
+    import multiprocessing as mp
+
+    from gfd_kg.store import ClientCounts
+
+    counts = ClientCounts(rows=3, ctx=mp.get_context("fork"))
+    model: dict[str, dict[tuple[int, int], int]] = {"in": {}, "run": {}}
+    take = {"enter": ("in", counts.enter), "start": ("run", counts.start)}
+    give = {"leave": ("in", counts.leave), "stop": ("run", counts.stop)}
+    for op, row, slot, limit in ops:
+        counts.row = row
+        if op == "clear":
+            counts.clear_row(row)
+            for kind in model.values():
+                for key in [k for k in kind if k[0] == row]:
+                    del kind[key]
+        elif op in take:
+            kind, call = take[op]
+            total = sum(n for (_, s), n in model[kind].items() if s == slot)
+            assert call(slot, limit) is (total < limit)
+            if total < limit:
+                model[kind][row, slot] = model[kind].get((row, slot), 0) + 1
+        elif model[give[op][0]].get((row, slot), 0) > 0:  # only what this row took
+            kind, call = give[op]
+            call(slot)
+            model[kind][row, slot] -= 1
