@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from . import artefacts
@@ -26,6 +28,10 @@ LINKS_CSV = PROJECT_ROOT / "data" / "reference" / "links.csv"
 from .query import (EndpointError, QueryError, graph_result, load_dataset, load_query,
                     parse_bindings, select, select_remote)
 from .validate import validate
+
+if TYPE_CHECKING:  # imported where used: serving needs uvicorn and Starlette
+    from .serve import Site
+    from .store import Limits
 
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_OUTPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
@@ -232,8 +238,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .artefacts import QUERIES_DIR
-    from .serve import prepare_site, serve
+    from .serve import bind, serve
     from .store import Limits
 
     try:
@@ -244,26 +249,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port = int(args.port)
     except ValueError as e:
         raise ValueError(f"a server setting is not a number: {e}") from None
-    out = Path(args.out)
-    if args.paths:
-        site = prepare_site([Path(p) for p in args.paths], IRIs(args.base).base, limits,
-                            dist=None, queries_dir=None)
-    else:
-        iris = IRIs(args.base)
-        paths, graphs = dataset_files(out), {}
-        if args.include_personal_contacts:
-            contacts = out / "contacts.ttl"
-            if not contacts.is_file():
-                raise ValueError(f"{contacts} does not exist: build with "
-                                 "--include-personal-contacts first")
-            paths.append(contacts)
-            graphs[contacts] = str(iris.graph("contacts"))
-        site = prepare_site(paths, iris.base, limits, dist=out, queries_dir=QUERIES_DIR,
-                            graphs=graphs)
-    print(f"serving   http://{args.host}:{port}/  (SPARQL: http://{args.host}:{port}/sparql)",
-          flush=True)
-    serve(site, args.host, port)
+    # a TERM while the store loads unwinds like an error, so the store folder is removed;
+    # serve() takes TERM over once it runs
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    with bind(args.host, port) as sock:  # first: a port in use is said before the load
+        with _site(args, limits) as site:
+            port = sock.getsockname()[1]  # the one the system chose for --port 0
+            print(f"serving   http://{args.host}:{port}/  "
+                  f"(SPARQL: http://{args.host}:{port}/sparql)", flush=True)
+            serve(site, sock)
     return EXIT_OK
+
+
+def _site(args: argparse.Namespace, limits: Limits) -> Site:
+    """The files to serve (the build's dataset, or the paths given) loaded in a store."""
+    from .artefacts import QUERIES_DIR
+    from .serve import prepare_site
+
+    if args.paths:
+        return prepare_site([Path(p) for p in args.paths], IRIs(args.base).base, limits,
+                            dist=None, queries_dir=None)
+    out, iris = Path(args.out), IRIs(args.base)
+    paths, graphs = dataset_files(out), {}
+    if args.include_personal_contacts:
+        contacts = out / "contacts.ttl"
+        if not contacts.is_file():
+            raise ValueError(f"{contacts} does not exist: build with "
+                             "--include-personal-contacts first")
+        paths.append(contacts)
+        graphs[contacts] = str(iris.graph("contacts"))
+    return prepare_site(paths, iris.base, limits, dist=out, queries_dir=QUERIES_DIR,
+                        graphs=graphs)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)
 
 
 def cmd_synth(args: argparse.Namespace) -> int:

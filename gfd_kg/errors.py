@@ -42,5 +42,9 @@ class SourceError(GfdError):
     """The agenda text or the corrections list is inconsistent."""
 
 
+class ServeError(GfdError):
+    """The server cannot start as asked (its address is taken, or not this machine's)."""
+
+
 class OutputError(GfdError):
     """The output directory cannot be written."""

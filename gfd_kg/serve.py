@@ -70,6 +70,7 @@ from . import pages
 from .conneg import RESOURCE_TYPES, choose, ranked
 from .iris import IRIs
 from .query import QueryFile, Table, load_query
+from .errors import ServeError
 from .store import (GRAPH_TYPES, RESULT_TYPES, ClientCounts, Guard, Limits, QueryAnswer,
                     QueryEngine, QueryFailed, QueryJob, Ticket, load_store)
 from .terms import to_rdflib
@@ -127,6 +128,14 @@ class Site:
                 names[name] = self.dist / name
         names["SHA256SUMS"] = self.dist / "SHA256SUMS"
         return names
+
+    def __enter__(self) -> Site:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """The store folder goes however the server ends: stopped, failed to start, or
+        interrupted (the server processes have ended by then)."""
+        shutil.rmtree(self.store_dir, ignore_errors=True)
 
 
 # -- terms --------------------------------------------------------------------------------
@@ -664,14 +673,16 @@ def create_app(site: Site, engine: Callable[[ox.Store], QueryEngine] | None = No
 
 def prepare_site(paths: list[Path], base: str, limits: Limits, dist: Path | None,
                  queries_dir: Path | None, graphs: dict[Path, str] | None = None) -> Site:
-    """Load the files into a fresh store in a temporary folder."""
+    """Load the files into a fresh store in a temporary folder, removed again if the load
+    fails or is interrupted (Ctrl-C, or a TERM the caller turns into SystemExit). The
+    caller removes it once served: ``with prepare_site(...) as site:``."""
     store_dir = Path(tempfile.mkdtemp(prefix="gfd-kg-store-"))
     try:
         load_store(paths, store_dir, graphs)
-    except Exception:
+        examples = [load_query(p) for p in sorted(queries_dir.glob("*.rq"))] if queries_dir else []
+    except BaseException:
         shutil.rmtree(store_dir, ignore_errors=True)
         raise
-    examples = [load_query(p) for p in sorted(queries_dir.glob("*.rq"))] if queries_dir else []
     return Site(base=base, store_dir=store_dir, limits=limits, dist=dist, examples=examples)
 
 
@@ -1264,12 +1275,29 @@ def _serve_process(site: Site, sock: socket.socket, counts: ClientCounts, loads:
     os._exit(0 if guard.stopped or status[0] == 0 else 1)
 
 
-def serve(site: Site, host: str, port: int) -> None:
-    """Run ``workers`` server processes on one listening socket, each answering HTTP and
-    running its queries itself, and replace any that stops; the store folder goes at the
-    end. A process that had to stop a runaway query drains and is replaced at once."""
+def bind(host: str, port: int) -> socket.socket:
+    """The server's socket, bound but not listening yet: taken before the store loads, so
+    that a port in use is said at once; until ``serve`` listens, connections are refused
+    rather than left waiting. Raises ServeError."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise ServeError(f"cannot serve on {host}:{port}: {e.strerror or e}; stop what "
+                         "uses that address or give another --host or --port") from None
+    return sock
+
+
+def serve(site: Site, sock: socket.socket) -> None:
+    """Run ``workers`` server processes on one listening socket (``bind``'s), each
+    answering HTTP and running its queries itself, and replace any that stops. A process
+    that had to stop a runaway query drains and is replaced at once. The store folder is
+    the caller's to remove (``with site:``), so that it goes even when the server cannot
+    start; the socket is closed at the end."""
     limits = site.limits
-    sock = socket.create_server((host, port), backlog=2048)
+    sock.listen(2048)
     ctx = mp.get_context("spawn")
     rows = 2 * limits.workers + 4
     counts = ClientCounts(rows=rows, ctx=ctx)
@@ -1341,4 +1369,3 @@ def serve(site: Site, host: str, port: int) -> None:
                 c.process.kill()
                 c.process.join(timeout=5)
         sock.close()
-        shutil.rmtree(site.store_dir, ignore_errors=True)

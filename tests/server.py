@@ -4,6 +4,7 @@ Waits on /health with a deadline; never sleeps a fixed time."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,35 +42,57 @@ def wait_until_up(url: str, process: subprocess.Popen, deadline: float = 60.0) -
 
 
 @contextmanager
-def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """``with running_server("--out", dist) as base_url: ...`` -> "http://127.0.0.1:PORT"."""
+def running_server(*args: str, env: dict[str, str] | None = None,
+                   log: Path | None = None) -> Iterator[str]:
+    """``with running_server("--out", dist) as base_url: ...`` -> "http://127.0.0.1:PORT".
+
+    The server's output goes to ``log`` (kept) or to a temporary file. It gets a temporary
+    folder of its own (TMPDIR), for its store: a server stopped by TERM must have removed
+    its store when it exits (checked); one that had to be killed cannot, so the folder is
+    removed here."""
     port = free_port()
     cmd = [sys.executable, "-m", "gfd_kg", "serve", "--host", "127.0.0.1", "--port", str(port),
            *args]
+    tmp = Path(tempfile.mkdtemp(prefix="gfd-kg-test-server-"))
     # output to a file, not a pipe nobody reads: a full pipe would block the server
-    log = tempfile.NamedTemporaryFile(prefix="gfd-kg-serve-", suffix=".log", delete=False)
-    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, **(env or {})}, start_new_session=True)
-    process.log_path = log.name  # type: ignore[attr-defined]
+    out = open(log, "wb") if log else tempfile.NamedTemporaryFile(
+        prefix="gfd-kg-serve-", suffix=".log", delete=False)
+    process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                               env={**os.environ, **(env or {}), "TMPDIR": str(tmp)},
+                               start_new_session=True)
+    process.log_path = out.name  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base + "/health", process)
         yield base
     finally:
-        stop(process)
-        log.close()
-        Path(log.name).unlink(missing_ok=True)
+        killed = stop(process)
+        out.close()
+        if not log:
+            Path(out.name).unlink(missing_ok=True)
+        left = store_folders(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert killed or not left, f"the server stopped by TERM left its store behind: {left}"
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Stop a server started in its own session: TERM, then KILL if it lingers."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
+def store_folders(tmp: Path) -> list[str]:
+    """The store folders ``gfd-kg serve`` made in ``tmp`` (its TMPDIR) and left there."""
+    return sorted(p.name for p in tmp.glob("gfd-kg-store-*"))
+
+
+def stop(process: subprocess.Popen) -> bool:
+    """Stop a server started in its own session: TERM, then KILL if it lingers. Whether it
+    had to be killed."""
+    if process.poll() is not None:
+        return False
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+        return False
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+        return True
 
 
 def build_dist(out: Path) -> Path:

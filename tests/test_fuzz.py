@@ -29,7 +29,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote
@@ -44,7 +43,7 @@ from gfd_kg.errors import GfdError, RecordsError
 from gfd_kg.records import load_records, record_files
 from gfd_kg.settings import PROJECT_ROOT
 from gfd_kg.source import load_agenda
-from tests.server import build_dist, free_port, stop, wait_until_up
+from tests.server import build_dist, running_server
 
 # hypothesis warns when it prints a long failing example; the long ones are on purpose
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
@@ -580,28 +579,6 @@ def check(req: Req, r: httpx.Response) -> None:
         assert b"<x-fuzz" not in body, f"markup from the request is echoed unescaped: {req}"
 
 
-@contextmanager
-def logged_server(log: Path, *args: str) -> Iterator[str]:
-    """``tests.server.running_server`` with the server's output going to a file. That one
-    pipes the output and never reads the pipe, so a server that logs 64 KB (a traceback
-    for each 500 does it quickly) blocks in write() and stops answering."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "gfd_kg", "serve", "--host", "127.0.0.1", "--port", str(port),
-           *args]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_until_up(base + "/health", process)
-        except (RuntimeError, TimeoutError) as e:
-            raise RuntimeError(f"{e}\n{log.read_text(errors='replace')}") from None
-        yield base
-    finally:
-        stop(process)
-
-
 @pytest.fixture(scope="module")
 def server_log(dist_build) -> Path:
     return dist_build.result().parent / "server.log"
@@ -610,7 +587,7 @@ def server_log(dist_build) -> Path:
 @pytest.fixture(scope="module")
 def server(dist_build, server_log):
     dist = dist_build.result()
-    with logged_server(server_log, "--out", str(dist), "--timeout", QUERY_TIME_LIMIT) as base:
+    with running_server("--out", str(dist), "--timeout", QUERY_TIME_LIMIT, log=server_log) as base:
         yield base
 
 

@@ -4,6 +4,11 @@ negotiation, limits and refusals, and every IRI of the dataset dereferenced."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,7 +20,7 @@ from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
 from gfd_kg.model import DATA_GRAPH
-from tests.server import build_dist, running_server
+from tests.server import build_dist, running_server, store_folders
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 SIMPLE = "ASK { ?s a <https://w3id.org/gfd-kg/ontology/Seminar> }"
@@ -362,3 +367,58 @@ def test_personal_contact_details_with_the_option(tmp_path):
             httpx.Client(base_url=base, timeout=30) as c:
         everything = _every_route(c)
     assert [d for d in PERSONAL if d not in everything] == []
+
+
+# -- the store folder ------------------------------------------------------------------------
+# The server loads the data into a store in a temporary folder; it must go however the
+# server ends. A server stopped by TERM once up is checked by every test (tests/server.py).
+
+def _serve(tmp: Path, *args: str) -> subprocess.Popen:
+    """`gfd-kg serve` with ``tmp`` as its TMPDIR, where its store folder goes."""
+    return subprocess.Popen([sys.executable, "-m", "gfd_kg", "serve", "--host", "127.0.0.1",
+                             *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp)}, start_new_session=True)
+
+
+@pytest.fixture(scope="module")
+def big_data(tmp_path_factory) -> Path:
+    """N-Triples the server takes a second or so to load."""
+    path = tmp_path_factory.mktemp("big") / "big.nt"
+    with path.open("w", encoding="utf-8") as f:
+        for n in range(400_000):
+            f.write(f'<urn:s{n}> <urn:p{n % 50}> "value {n}" .\n')
+    return path
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_server_stopped_while_it_loads_removes_its_store(big_data, tmp_path, signum):
+    """A service manager's TERM, or Ctrl-C, before the server is up."""
+    process = _serve(tmp_path, "--port", "0", str(big_data))
+    try:
+        deadline = time.monotonic() + 60
+        while not store_folders(tmp_path):  # the load has begun
+            assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()
+            time.sleep(0.005)  # polling interval, not a wait for readiness
+        os.killpg(process.pid, signum)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
+    assert "serving" not in out, "the load ended before the signal: make the data bigger"
+    assert process.returncode in (128 + signum, -signum), out
+    assert store_folders(tmp_path) == []
+
+
+def test_a_port_in_use_is_said_before_the_store_loads(tmp_path):
+    """A clear error and exit code 2 at once, not a traceback after the load: the data
+    file given does not even exist, and it is the port that is reported."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        process = _serve(tmp_path, "--port", str(port), str(tmp_path / "missing.nt"))
+        out, _ = process.communicate(timeout=60)
+    assert process.returncode == 2, out
+    assert out.startswith(f"gfd-kg: error: cannot serve on 127.0.0.1:{port}: "
+                          "Address already in use"), out
+    assert "Traceback" not in out
+    assert store_folders(tmp_path) == []
