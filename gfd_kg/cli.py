@@ -238,8 +238,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .serve import bind, serve
     from .store import Limits
+    from .supervisor import bind, serve
 
     try:
         limits = Limits(timeout=float(args.timeout), max_rows=int(args.max_rows),

@@ -5,7 +5,7 @@ Queries run inline, in the process that read the request, on the store it opened
 read-only: a hop to a worker process or thread costs more than a small query (on this
 kind of machine a cross-process round trip took 0.3 to 0.4 ms of CPU, the whole join of
 the endpoint benchmark 0.5 ms). pyoxigraph cannot cancel a query, so the time limit is
-kept by the server (``RunawayGuard`` in gfd_kg/serve.py: the process gives up the thread
+kept by the server (``RunawayGuard`` in gfd_kg/protocol.py: the process gives up the thread
 stuck in the query, answers 503, and is replaced); this module only calls the guard around
 each query (``Guard``). Results are written in the format asked for (SELECT results by
 pyoxigraph itself, in Rust) and refused past the row or byte limit.
@@ -417,7 +417,7 @@ class ClientCounts:
 
 
 class Guard:
-    """What watches a query while it runs; the server's (gfd_kg/serve.py) stops a query
+    """What watches a query while it runs; the server's (gfd_kg/protocol.py) stops a query
     past the time limit. This one watches nothing: for a store used from one process."""
 
     def begin(self, ticket: Ticket) -> None:
@@ -444,7 +444,7 @@ class QueryEngine:
     """Queries answered in this process, on a store opened read-only, one at a time: the
     answer cache first, then the client's limits, then the query itself, inline. The
     time limit is the guard's: pyoxigraph cannot cancel a query, so the server stops a
-    runaway one by giving up the thread it runs on (see gfd_kg/serve.py)."""
+    runaway one by giving up the thread it runs on (see gfd_kg/protocol.py)."""
 
     def __init__(self, store: ox.Store, limits: Limits, counts: ClientCounts | None = None,
                  guard: Guard | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The endpoint's fast path (gfd_kg/serve.py): queries answered inline in the server
+"""The endpoint's fast path (gfd_kg/protocol.py): queries answered inline in the server
 processes must keep every guarantee of the worker processes they replaced. The shortcuts
 agree with what they skip (the query-string decoding with urllib's, the plain-request
 reader with h11); a runaway query costs nobody else their answer; a query nested as deep
@@ -19,7 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gfd_kg.serve import _simple_request, parse_query_string
+from gfd_kg.protocol import _simple_request
+from gfd_kg.serve import parse_query_string
 from tests.server import running_server
 
 LIMIT = 64 * 1024
