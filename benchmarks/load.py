@@ -344,16 +344,24 @@ def _rss_kib(pid: int) -> int | None:
     return None
 
 
+def _command(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return None
+
+
 def _role(pid: int, root: int) -> str:
+    """A server process is spawned (multiprocessing's command line) or forked (the
+    server's own command line, with the store in memory)."""
     if pid == root:
         return "server"
-    try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
+    cmd = _command(pid)
+    if cmd is None:
         return "?"
     if "resource_tracker" in cmd:
         return "resource tracker"
-    return "worker" if "multiprocessing" in cmd else "child"
+    return "worker" if "multiprocessing" in cmd or cmd == _command(root) else "child"
 
 
 @dataclass

@@ -93,7 +93,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="Turtle, N-Triples, N-Quads, TriG or JSON-LD files to serve instead "
                         "of the build.")
-    for name in ("host", "port", "timeout", "max_rows", "max_query_bytes", "workers",
+    for name in ("host", "port", "store", "timeout", "max_rows", "max_query_bytes", "workers",
                  "max_waiting", "max_per_client", "out", "base"):
         _add_setting(p, name)
     p.add_argument("--include-personal-contacts", action="store_true",
@@ -249,6 +249,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port = int(args.port)
     except ValueError as e:
         raise ValueError(f"a server setting is not a number: {e}") from None
+    if args.store not in ("memory", "disk"):
+        raise ValueError(f"--store is memory or disk, not {args.store!r}")
     # a TERM while the store loads unwinds like an error, so the store folder is removed;
     # serve() takes TERM over once it runs
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -266,9 +268,10 @@ def _site(args: argparse.Namespace, limits: Limits) -> Site:
     from .artefacts import QUERIES_DIR
     from .serve import prepare_site
 
+    in_memory = args.store == "memory"
     if args.paths:
         return prepare_site([Path(p) for p in args.paths], IRIs(args.base).base, limits,
-                            dist=None, queries_dir=None)
+                            dist=None, queries_dir=None, in_memory=in_memory)
     out, iris = Path(args.out), IRIs(args.base)
     paths, graphs = dataset_files(out), {}
     if args.include_personal_contacts:
@@ -279,7 +282,7 @@ def _site(args: argparse.Namespace, limits: Limits) -> Site:
         paths.append(contacts)
         graphs[contacts] = str(iris.graph("contacts"))
     return prepare_site(paths, iris.base, limits, dist=out, queries_dir=QUERIES_DIR,
-                        graphs=graphs)
+                        graphs=graphs, in_memory=in_memory)
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

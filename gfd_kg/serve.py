@@ -69,15 +69,17 @@ _DOWNLOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0
 @dataclass
 class Site:
     """What the server serves: the store, its limits, the build's files; in each server
-    process, the store opened read-only (``lookup``) and the query engine over it."""
+    process, the store (``lookup``: the shared in-memory one, or the on-disk one opened
+    read-only) and the query engine over it. One of ``memory`` and ``store_dir`` is set."""
 
     base: str
-    store_dir: Path
+    store_dir: Path | None
     limits: Limits = field(default_factory=Limits)
     dist: Path | None = None
     examples: list[QueryFile] = field(default_factory=list)
     lookup: ox.Store | None = None
     engine: QueryEngine | None = None
+    memory: ox.Store | None = None  # loaded before the server processes fork, shared
     cache: dict[tuple[str, ...], bytes] = field(default_factory=dict)
 
     def iri_for_path(self, path: str) -> str:
@@ -104,7 +106,8 @@ class Site:
     def __exit__(self, *exc: object) -> None:
         """The store folder goes however the server ends: stopped, failed to start, or
         interrupted (the server processes have ended by then)."""
-        shutil.rmtree(self.store_dir, ignore_errors=True)
+        if self.store_dir is not None:
+            shutil.rmtree(self.store_dir, ignore_errors=True)
 
 
 # -- terms --------------------------------------------------------------------------------
@@ -620,7 +623,8 @@ def create_app(site: Site, engine: Callable[[ox.Store], QueryEngine] | None = No
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        site.lookup = ox.Store.read_only(str(site.store_dir))
+        site.lookup = site.memory if site.memory is not None else \
+            ox.Store.read_only(str(site.store_dir))
         site.engine = (engine or (lambda store: QueryEngine(store, site.limits)))(site.lookup)
         yield
 
@@ -644,14 +648,20 @@ def create_app(site: Site, engine: Callable[[ox.Store], QueryEngine] | None = No
 
 
 def prepare_site(paths: list[Path], base: str, limits: Limits, dist: Path | None,
-                 queries_dir: Path | None, graphs: dict[Path, str] | None = None) -> Site:
-    """Load the files into a fresh store in a temporary folder, removed again if the load
-    fails or is interrupted (Ctrl-C, or a TERM the caller turns into SystemExit). The
-    caller removes it once served: ``with prepare_site(...) as site:``."""
+                 queries_dir: Path | None, graphs: dict[Path, str] | None = None,
+                 in_memory: bool = True) -> Site:
+    """Load the files into a fresh store: in memory (the server processes, forked after
+    the load, share it), or on disk in a temporary folder, removed again if the load fails
+    or is interrupted (Ctrl-C, or a TERM the caller turns into SystemExit). The caller
+    removes the folder once served: ``with prepare_site(...) as site:``."""
+    examples = [load_query(p) for p in sorted(queries_dir.glob("*.rq"))] if queries_dir else []
+    if in_memory:
+        return Site(base=base, store_dir=None, limits=limits, dist=dist, examples=examples,
+                    memory=load_store(paths, None, graphs))
     store_dir = Path(tempfile.mkdtemp(prefix="gfd-kg-store-"))
     try:
-        load_store(paths, store_dir, graphs)
-        examples = [load_query(p) for p in sorted(queries_dir.glob("*.rq"))] if queries_dir else []
+        del_store = load_store(paths, store_dir, graphs)
+        del del_store  # closed: each server process opens it read-only
     except BaseException:
         shutil.rmtree(store_dir, ignore_errors=True)
         raise

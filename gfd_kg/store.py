@@ -68,12 +68,13 @@ class QueryFailed(GfdError):
         super().__init__(message)
 
 
-def load_store(paths: Sequence[Path], directory: Path,
-               graphs: dict[Path, str] | None = None) -> int:
-    """Load RDF files into a new on-disk store; triples of Turtle, N-Triples, JSON-LD
-    and RDF/XML files go to the default graph (or to the graph ``graphs`` names for the
-    file), quads keep their graphs. Returns the number of quads."""
-    store = ox.Store(str(directory))
+def load_store(paths: Sequence[Path], directory: Path | None,
+               graphs: dict[Path, str] | None = None) -> ox.Store:
+    """Load RDF files into a new store, on disk in ``directory`` (closed again; open it
+    read-only) or, without one, in memory; triples of Turtle, N-Triples, JSON-LD and
+    RDF/XML files go to the default graph (or to the graph ``graphs`` names for the file),
+    quads keep their graphs. Returns the store."""
+    store = ox.Store(str(directory)) if directory is not None else ox.Store()
     for path in paths:
         fmt = LOAD_FORMATS.get(path.suffix.lower())
         if fmt is None:
@@ -89,10 +90,9 @@ def load_store(paths: Sequence[Path], directory: Path,
             store.bulk_load(**kwargs)
         except (SyntaxError, ValueError, OSError) as e:
             raise StoreError(f"{path}: cannot be loaded: {e}") from e
-    store.flush()
-    count = len(store)
-    del store
-    return count
+    if directory is not None:
+        store.flush()
+    return store
 
 
 # -- results, serialised in the worker (pyoxigraph writes SELECT results itself) ----------

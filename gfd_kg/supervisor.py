@@ -187,10 +187,11 @@ def serve(site: Site, sock: socket.socket) -> None:
     answering HTTP and running its queries itself, and replace any that stops. A process
     that had to stop a runaway query drains and is replaced at once. The store folder is
     the caller's to remove (``with site:``), so that it goes even when the server cannot
-    start; the socket is closed at the end."""
+    start; the socket is closed at the end. The processes are forked when the store is
+    in memory (they share its pages, and a replacement starts at once), else spawned."""
     limits = site.limits
     sock.listen(2048)
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork" if site.memory is not None else "spawn")
     rows = 2 * limits.workers + 4
     counts = ClientCounts(rows=rows, ctx=ctx)
     loads = Loads(rows, ctx)

@@ -19,6 +19,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
+from gfd_kg.artefacts import QUERIES_DIR
 from gfd_kg.model import DATA_GRAPH
 from tests.server import build_dist, running_server, store_folders
 
@@ -393,7 +394,7 @@ def big_data(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_server_stopped_while_it_loads_removes_its_store(big_data, tmp_path, signum):
     """A service manager's TERM, or Ctrl-C, before the server is up."""
-    process = _serve(tmp_path, "--port", "0", str(big_data))
+    process = _serve(tmp_path, "--port", "0", "--store", "disk", str(big_data))
     try:
         deadline = time.monotonic() + 60
         while not store_folders(tmp_path):  # the load has begun
@@ -422,3 +423,41 @@ def test_a_port_in_use_is_said_before_the_store_loads(tmp_path):
                           "Address already in use"), out
     assert "Traceback" not in out
     assert store_folders(tmp_path) == []
+
+
+# -- the two stores ------------------------------------------------------------------------
+
+def _answers(c: httpx.Client, query: str) -> tuple[int, list[str]]:
+    """Status and rows (in no particular order: each store may list them in its own)."""
+    r = c.get("/sparql", params={"query": query},
+              headers={"Accept": "application/sparql-results+json"})
+    if r.status_code != 200:
+        return r.status_code, [r.text]
+    doc = r.json()
+    if "boolean" in doc:
+        return 200, [str(doc["boolean"])]
+    return 200, sorted(json.dumps(b, sort_keys=True) for b in doc["results"]["bindings"])
+
+
+def test_the_store_on_disk_answers_as_the_one_in_memory(dist, client, tmp_path):
+    """The default store is in memory, loaded once and shared by the forked server
+    processes; --store disk serves the same data from a temporary on-disk store: the same
+    quads, every competency query's answer, the same IRI pages, and nothing left behind."""
+    queries = [SIMPLE] + [p.read_text(encoding="utf-8") for p in sorted(QUERIES_DIR.glob("*.rq"))]
+    with running_server("--out", str(dist), "--timeout", "2", "--max-rows", "1000",
+                        "--max-query-bytes", "20000", "--store", "disk") as base, \
+            httpx.Client(base_url=base, timeout=30) as disk:
+        assert disk.get("/health").json() == client.get("/health").json()
+        for query in queries:
+            assert _answers(disk, query) == _answers(client, query), query[:200]
+        for path in ("/person/hasan-hourani", "/event/gfd-2008-tunis"):
+            turtle = [Graph().parse(data=c.get(path, headers={"Accept": "text/turtle"}).text,
+                                    format="turtle") for c in (disk, client)]
+            assert len(turtle[0]) > 5 and isomorphic(*turtle), path
+
+
+def test_a_store_that_is_neither_memory_nor_disk_is_refused(dist, tmp_path):
+    process = _serve(tmp_path, "--port", "0", "--store", "ram", "--out", str(dist))
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 2, out
+    assert out.strip() == "gfd-kg: error: --store is memory or disk, not 'ram'"
