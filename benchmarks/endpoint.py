@@ -1,5 +1,8 @@
 """Endpoint benchmark: the SPARQL endpoint of `gfd-kg serve` side by side with the Oxigraph
-server and rdflib-endpoint over the same build, in one run, on 127.0.0.1 only.
+server and rdflib-endpoint over the same build, in one run, on 127.0.0.1 only. The Oxigraph
+server runs twice: read-only on the on-disk store `oxigraph load` makes ("oxigraph"), and in
+memory, loaded over its Graph Store endpoint ("oxigraph (memory)"), the like of `gfd-kg
+serve`'s default store.
 
     python benchmarks/endpoint.py --dist DIR [--seconds 3] [--connections 8]
                                   [--no-rdflib] [--out benchmarks/results/endpoint.json]
@@ -36,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -60,7 +64,13 @@ JSON_RESULTS = "application/sparql-results+json"
 SERVE_OPTIONS = ("--workers", "2", "--max-waiting", "64", "--max-rows", "10000000",
                  "--timeout", "120")
 # where each server answers queries (rdflib-endpoint's CLI serves its endpoint at "/")
-ENDPOINTS = {"gfd-kg": "/sparql", "oxigraph": "/query", "rdflib-endpoint": "/"}
+ENDPOINTS = {"gfd-kg": "/sparql", "oxigraph": "/query", "oxigraph-memory": "/query",
+             "rdflib-endpoint": "/"}
+# what the Oxigraph server's /store is sent each dataset file as
+STORE_TYPES = {".trig": "application/trig", ".nq": "application/n-quads",
+               ".ttl": "text/turtle", ".nt": "application/n-triples"}
+# the references: the Oxigraph server on its on-disk store, read-only, and in memory
+REFERENCES = {"oxigraph": "oxigraph", "oxigraph-memory": "oxigraph (memory)"}
 REQUEST_NUMBERS = itertools.count()  # for every request of the run: distinct texts stay distinct
 TALKS = ("PREFIX gfdo: <https://w3id.org/gfd-kg/ontology/>\n"
          "SELECT DISTINCT ?talk WHERE { ?talk a gfdo:Talk } ORDER BY ?talk")
@@ -109,9 +119,22 @@ def _running(stack: ExitStack, name: str, cmd: list[str], port: int, health: str
     yield Server(name, "127.0.0.1", port, ENDPOINTS[name])
 
 
+def _load_over_http(server: Server, files: list[str]) -> None:
+    """POST each file to the Oxigraph server's Graph Store endpoint (quads keep their
+    graphs, triples go to the default graph)."""
+    for name in files:
+        request = urllib.request.Request(
+            f"http://{server.host}:{server.port}/store", data=Path(name).read_bytes(),
+            headers={"Content-Type": STORE_TYPES[Path(name).suffix]}, method="POST")
+        with urllib.request.urlopen(request, timeout=3600) as response:
+            if response.status not in (200, 201, 204):
+                raise RuntimeError(f"{name}: the Oxigraph server answered {response.status}")
+
+
 def start_servers(stack: ExitStack, dist: Path, work: Path, rdflib: bool) -> dict[str, Server]:
-    """`gfd-kg serve`, `oxigraph serve-read-only` and (if asked) `rdflib-endpoint serve`
-    over DIST's dataset files, each on a free loopback port; ``stack`` stops them."""
+    """`gfd-kg serve`, `oxigraph serve-read-only` (on its on-disk store), `oxigraph serve`
+    (in memory, loaded over HTTP) and (if asked) `rdflib-endpoint serve` over DIST's dataset
+    files, each on a free loopback port; ``stack`` stops them."""
     files = [str(p) for p in dataset_files(dist)]
     servers: dict[str, Server] = {}
     port = free_port()
@@ -128,6 +151,12 @@ def start_servers(stack: ExitStack, dist: Path, work: Path, rdflib: bool) -> dic
            f"127.0.0.1:{port}", "--union-default-graph"]
     servers["oxigraph"] = stack.enter_context(_running(stack, "oxigraph", cmd, port, "/",
                                                        work, 120))
+    port = free_port()
+    cmd = [str(BIN / "oxigraph"), "serve", "--bind", f"127.0.0.1:{port}",
+           "--union-default-graph"]  # no --location: in memory
+    servers["oxigraph-memory"] = stack.enter_context(
+        _running(stack, "oxigraph-memory", cmd, port, "/", work, 120))
+    _load_over_http(servers["oxigraph-memory"], files)
     if rdflib:
         port = free_port()
         cmd = [str(BIN / "rdflib-endpoint"), "serve", *files, "--host", "127.0.0.1",
@@ -323,34 +352,38 @@ def _ratio(a: float, b: float) -> float | None:
 
 def measure_query(servers: dict[str, Server], name: str, text: str, seconds: float,
                   connections: int, warmup: float, slow: float = 2.0) -> dict:
-    """One competency query on gfd-kg (uncached and cached) and Oxigraph; not load-tested
-    (only timed once on each) when Oxigraph takes more than ``slow`` seconds."""
+    """One competency query on gfd-kg (uncached and cached) and the Oxigraph servers; not
+    load-tested (only timed once on each) when the on-disk Oxigraph server takes more than
+    ``slow`` seconds."""
     ours, oxi = servers["gfd-kg"], servers["oxigraph"]
+    refs = {label: servers[key] for key, label in REFERENCES.items() if key in servers}
     once: dict[str, float] = {}
     rows: dict[str, int] = {}
-    for s in (oxi, ours):
+    for s in (*refs.values(), ours):
         t = time.perf_counter()
         rows[s.name] = rows_of(s, text)
         once[s.name] = round(time.perf_counter() - t, 3)
+    if len(set(rows.values())) != 1:
+        raise RuntimeError(f"{name}: the servers give different numbers of rows: {rows}")
     if once[oxi.name] > slow:
         return {"rows": rows[oxi.name], "once_s": once,
                 "skipped": f"Oxigraph answers in {once[oxi.name]:.1f} s (over {slow:g} s): "
                            "timed once, not load-tested"}
-    if rows[ours.name] != rows[oxi.name]:
-        raise RuntimeError(f"{name}: gfd-kg gives {rows[ours.name]} rows, "
-                           f"Oxigraph {rows[oxi.name]}")
     runs: dict[str, dict] = {}
     for label, server, make in (("gfd-kg uncached", ours, distinct(ours, text)),
                                 ("gfd-kg cached", ours, same(ours, text)),
-                                ("oxigraph", oxi, distinct(oxi, text))):
+                                *((label, s, distinct(s, text)) for label, s in refs.items())):
         run_load(server, make, warmup, 1)
         runs[label] = {"latency": run_load(server, make, seconds, 1),
                        "throughput": run_load(server, make, seconds, connections)}
-    return {"rows": rows[ours.name], "runs": runs,
-            "p50_ratio_uncached": _ratio(runs["gfd-kg uncached"]["latency"]["p50_ms"],
-                                         runs["oxigraph"]["latency"]["p50_ms"]),
-            "p50_ratio_cached": _ratio(runs["gfd-kg cached"]["latency"]["p50_ms"],
-                                       runs["oxigraph"]["latency"]["p50_ms"])}
+    p50 = {label: r["latency"]["p50_ms"] for label, r in runs.items()}
+    out = {"rows": rows[ours.name], "runs": runs,
+           "p50_ratio_uncached": _ratio(p50["gfd-kg uncached"], p50["oxigraph"]),
+           "p50_ratio_cached": _ratio(p50["gfd-kg cached"], p50["oxigraph"])}
+    if "oxigraph (memory)" in p50:
+        out["p50_ratio_uncached_vs_memory"] = _ratio(p50["gfd-kg uncached"],
+                                                     p50["oxigraph (memory)"])
+    return out
 
 
 def measure_join(servers: dict[str, Server], seconds: float, connections: int,
@@ -366,8 +399,9 @@ def measure_join(servers: dict[str, Server], seconds: float, connections: int,
         if sample != reference:
             raise RuntimeError(f"join: {server.name} gives {sample} rows, Oxigraph {reference}")
     plan = [("gfd-kg uncached", ours, lambda n: request_bytes(ours, text(n))),
-            ("gfd-kg cached", ours, same(ours, text(0))),
-            ("oxigraph", oxi, lambda n: request_bytes(oxi, text(n)))]
+            ("gfd-kg cached", ours, same(ours, text(0)))]
+    plan += [(label, servers[key], lambda n, s=servers[key]: request_bytes(s, text(n)))
+             for key, label in REFERENCES.items() if key in servers]
     if "rdflib-endpoint" in servers:
         rdf = servers["rdflib-endpoint"]
         plan.append(("rdflib-endpoint", rdf, lambda n: request_bytes(rdf, text(n))))
@@ -380,6 +414,9 @@ def measure_join(servers: dict[str, Server], seconds: float, connections: int,
     out = {"talks": len(talks), "runs": runs,
            "throughput_ratio_uncached_vs_oxigraph": _ratio(tp["gfd-kg uncached"], tp["oxigraph"]),
            "throughput_ratio_cached_vs_oxigraph": _ratio(tp["gfd-kg cached"], tp["oxigraph"])}
+    if "oxigraph (memory)" in tp:
+        out["throughput_ratio_uncached_vs_oxigraph_memory"] = _ratio(tp["gfd-kg uncached"],
+                                                                     tp["oxigraph (memory)"])
     if "rdflib-endpoint" in tp:
         out["throughput_ratio_uncached_vs_rdflib_endpoint"] = _ratio(tp["gfd-kg uncached"],
                                                                      tp["rdflib-endpoint"])
@@ -420,21 +457,27 @@ def measure(dist: Path, *, seconds: float = 3.0, connections: int = 8, warmup: f
 
 
 def table(report: dict) -> str:
-    """The figures as a Markdown table: p50 latency, one connection."""
+    """The figures as a Markdown table: p50 latency, one connection; the ratios are
+    gfd-kg's (a new query text each time) over each Oxigraph server's."""
     lines = ["| query | rows | gfd-kg p50 ms (uncached) | gfd-kg p50 ms (cached) | "
-             "oxigraph p50 ms | ratio uncached | ratio cached |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "oxigraph p50 ms | oxigraph (memory) p50 ms | ratio | ratio to memory |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, q in report["queries"].items():
         if "skipped" in q:
-            lines.append(f"| {name} | {q['rows']} | {q['once_s']['gfd-kg'] * 1000:.0f} (once) | | "
-                         f"{q['once_s']['oxigraph'] * 1000:.0f} (once) | "
-                         f"{q['once_s']['gfd-kg'] / q['once_s']['oxigraph']:.2f} | |")
+            once = q["once_s"]
+            ours, oxi, mem = once["gfd-kg"], once["oxigraph"], once.get("oxigraph-memory")
+            mem_ms = "" if mem is None else f"{mem * 1000:.0f} (once)"
+            mem_ratio = "" if not mem else f"{ours / mem:.2f}"
+            lines.append(f"| {name} | {q['rows']} | {ours * 1000:.0f} (once) | | "
+                         f"{oxi * 1000:.0f} (once) | {mem_ms} | {ours / oxi:.2f} | "
+                         f"{mem_ratio} |")
             continue
         r = q["runs"]
+        mem_p50 = r.get("oxigraph (memory)", {}).get("latency", {}).get("p50_ms", "")
         lines.append(f"| {name} | {q['rows']} | {r['gfd-kg uncached']['latency']['p50_ms']} | "
                      f"{r['gfd-kg cached']['latency']['p50_ms']} | "
-                     f"{r['oxigraph']['latency']['p50_ms']} | {q['p50_ratio_uncached']} | "
-                     f"{q['p50_ratio_cached']} |")
+                     f"{r['oxigraph']['latency']['p50_ms']} | {mem_p50} | "
+                     f"{q['p50_ratio_uncached']} | {q.get('p50_ratio_uncached_vs_memory', '')} |")
     lines += ["", "| join (a talk, its speakers, their organisations) | p50 ms | p99 ms | "
               f"req/s at {report['settings']['connections']} connections |",
               "| --- | ---: | ---: | ---: |"]
