@@ -660,8 +660,7 @@ def prepare_site(paths: list[Path], base: str, limits: Limits, dist: Path | None
                     memory=load_store(paths, None, graphs))
     store_dir = Path(tempfile.mkdtemp(prefix="gfd-kg-store-"))
     try:
-        del_store = load_store(paths, store_dir, graphs)
-        del del_store  # closed: each server process opens it read-only
+        load_store(paths, store_dir, graphs)  # closed again: each process opens it read-only
     except BaseException:
         shutil.rmtree(store_dir, ignore_errors=True)
         raise

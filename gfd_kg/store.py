@@ -1,14 +1,15 @@
-"""The embedded store: the published graphs in an on-disk pyoxigraph store, and the query
-engine each server process answers SPARQL with.
+"""The embedded store: the published graphs in a pyoxigraph store (in memory, or on disk),
+and the query engine each server process answers SPARQL with.
 
-Queries run inline, in the process that read the request, on the store it opened
-read-only: a hop to a worker process or thread costs more than a small query (on this
-kind of machine a cross-process round trip took 0.3 to 0.4 ms of CPU, the whole join of
-the endpoint benchmark 0.5 ms). pyoxigraph cannot cancel a query, so the time limit is
-kept by the server (``RunawayGuard`` in gfd_kg/protocol.py: the process gives up the thread
-stuck in the query, answers 503, and is replaced); this module only calls the guard around
-each query (``Guard``). Results are written in the format asked for (SELECT results by
-pyoxigraph itself, in Rust) and refused past the row or byte limit.
+Queries run inline, in the process that read the request, on the served store (in memory,
+shared by the server processes, or on disk, opened read-only by each): a hop to a worker
+process or thread costs more than a small query (on this kind of machine a cross-process
+round trip took 0.3 to 0.4 ms of CPU, the whole join of the endpoint benchmark 0.5 ms).
+pyoxigraph cannot cancel a query, so the time limit is kept by the server
+(``RunawayGuard`` in gfd_kg/protocol.py: the process gives up the thread stuck in the
+query, answers 503, and is replaced); this module only calls the guard around each query
+(``Guard``). Results are written in the format asked for (SELECT results by pyoxigraph
+itself, in Rust) and refused past the row or byte limit.
 
 The per-client limits hold across the server processes: ``ClientCounts`` counts every
 client's running and waiting queries in shared memory. The store does not change while it
@@ -441,7 +442,7 @@ class Ticket:
 
 
 class QueryEngine:
-    """Queries answered in this process, on a store opened read-only, one at a time: the
+    """Queries answered in this process, on the served store, one at a time: the
     answer cache first, then the client's limits, then the query itself, inline. The
     time limit is the guard's: pyoxigraph cannot cancel a query, so the server stops a
     runaway one by giving up the thread it runs on (see gfd_kg/protocol.py)."""
