@@ -79,7 +79,7 @@ class Site:
     examples: list[QueryFile] = field(default_factory=list)
     lookup: ox.Store | None = None
     engine: QueryEngine | None = None
-    memory: ox.Store | None = None  # loaded before the server processes fork, shared
+    memory: ox.Store | None = None  # loaded before the server processes fork, inherited
     cache: dict[tuple[str, ...], bytes] = field(default_factory=dict)
 
     def iri_for_path(self, path: str) -> str:
@@ -651,7 +651,7 @@ def prepare_site(paths: list[Path], base: str, limits: Limits, dist: Path | None
                  queries_dir: Path | None, graphs: dict[Path, str] | None = None,
                  in_memory: bool = True) -> Site:
     """Load the files into a fresh store: in memory (the server processes, forked after
-    the load, share it), or on disk in a temporary folder, removed again if the load fails
+    the load, inherit it), or on disk in a temporary folder, removed again if the load fails
     or is interrupted (Ctrl-C, or a TERM the caller turns into SystemExit). The caller
     removes the folder once served: ``with prepare_site(...) as site:``."""
     examples = [load_query(p) for p in sorted(queries_dir.glob("*.rq"))] if queries_dir else []

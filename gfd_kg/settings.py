@@ -43,9 +43,9 @@ SETTINGS: dict[str, Setting] = {
                 "Rows (or triples) a query result may have; a larger result gets 413."),
         Setting("max_query_bytes", "100000", "Bytes a query's text may have; more gets 413."),
         Setting("store", "memory",
-                "Where the served store is: memory (loaded once, its pages shared by the "
-                "server processes; the fastest) or disk (a temporary on-disk store each "
-                "process opens read-only, for data larger than the memory)."),
+                "Where the served store is: memory (loaded once, then the server processes "
+                "are forked from the loader; the fastest) or disk (a temporary on-disk store "
+                "each process opens read-only, for data larger than the memory)."),
         Setting("workers", "2", "Server processes sharing the port; each answers HTTP and "
                 "runs its queries itself, one at a time."),
         Setting("max_waiting", "16",

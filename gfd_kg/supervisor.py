@@ -188,7 +188,7 @@ def serve(site: Site, sock: socket.socket) -> None:
     that had to stop a runaway query drains and is replaced at once. The store folder is
     the caller's to remove (``with site:``), so that it goes even when the server cannot
     start; the socket is closed at the end. The processes are forked when the store is
-    in memory (they share its pages, and a replacement starts at once), else spawned."""
+    in memory (they inherit it, and a replacement need not load it again), else spawned."""
     limits = site.limits
     sock.listen(2048)
     ctx = mp.get_context("fork" if site.memory is not None else "spawn")
