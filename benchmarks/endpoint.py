@@ -2,7 +2,9 @@
 server and rdflib-endpoint over the same build, in one run, on 127.0.0.1 only. The Oxigraph
 server runs twice: read-only on the on-disk store `oxigraph load` makes ("oxigraph"), and in
 memory, loaded over its Graph Store endpoint ("oxigraph (memory)"), the like of `gfd-kg
-serve`'s default store.
+serve`'s default store. A third reference, "bare pyoxigraph" (benchmarks/bare_server.py),
+is the least a Python server over the same in-memory store can do per request: what
+`gfd-kg serve` costs beyond it is its own, what it costs beyond the Oxigraph server is not.
 
     python benchmarks/endpoint.py --dist DIR [--seconds 3] [--connections 8]
                                   [--no-rdflib] [--out benchmarks/results/endpoint.json]
@@ -65,12 +67,14 @@ SERVE_OPTIONS = ("--workers", "2", "--max-waiting", "64", "--max-rows", "1000000
                  "--timeout", "120")
 # where each server answers queries (rdflib-endpoint's CLI serves its endpoint at "/")
 ENDPOINTS = {"gfd-kg": "/sparql", "oxigraph": "/query", "oxigraph-memory": "/query",
-             "rdflib-endpoint": "/"}
+             "bare-pyoxigraph": "/query", "rdflib-endpoint": "/"}
 # what the Oxigraph server's /store is sent each dataset file as
 STORE_TYPES = {".trig": "application/trig", ".nq": "application/n-quads",
                ".ttl": "text/turtle", ".nt": "application/n-triples"}
-# the references: the Oxigraph server on its on-disk store, read-only, and in memory
-REFERENCES = {"oxigraph": "oxigraph", "oxigraph-memory": "oxigraph (memory)"}
+# the references: the Oxigraph server on its on-disk store, read-only, and in memory; the
+# bare pyoxigraph server in memory
+REFERENCES = {"oxigraph": "oxigraph", "oxigraph-memory": "oxigraph (memory)",
+              "bare-pyoxigraph": "bare pyoxigraph"}
 REQUEST_NUMBERS = itertools.count()  # for every request of the run: distinct texts stay distinct
 TALKS = ("PREFIX gfdo: <https://w3id.org/gfd-kg/ontology/>\n"
          "SELECT DISTINCT ?talk WHERE { ?talk a gfdo:Talk } ORDER BY ?talk")
@@ -133,8 +137,8 @@ def _load_over_http(server: Server, files: list[str]) -> None:
 
 def start_servers(stack: ExitStack, dist: Path, work: Path, rdflib: bool) -> dict[str, Server]:
     """`gfd-kg serve`, `oxigraph serve-read-only` (on its on-disk store), `oxigraph serve`
-    (in memory, loaded over HTTP) and (if asked) `rdflib-endpoint serve` over DIST's dataset
-    files, each on a free loopback port; ``stack`` stops them."""
+    (in memory, loaded over HTTP), the bare pyoxigraph server and (if asked) `rdflib-endpoint
+    serve` over DIST's dataset files, each on a free loopback port; ``stack`` stops them."""
     files = [str(p) for p in dataset_files(dist)]
     servers: dict[str, Server] = {}
     port = free_port()
@@ -157,6 +161,11 @@ def start_servers(stack: ExitStack, dist: Path, work: Path, rdflib: bool) -> dic
     servers["oxigraph-memory"] = stack.enter_context(
         _running(stack, "oxigraph-memory", cmd, port, "/", work, 120))
     _load_over_http(servers["oxigraph-memory"], files)
+    port = free_port()
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "bare_server.py"), "--dist", str(dist),
+           "--port", str(port), "--workers", "2"]
+    servers["bare-pyoxigraph"] = stack.enter_context(
+        _running(stack, "bare-pyoxigraph", cmd, port, "/", work, 1800))
     if rdflib:
         port = free_port()
         cmd = [str(BIN / "rdflib-endpoint"), "serve", *files, "--host", "127.0.0.1",
@@ -383,6 +392,11 @@ def measure_query(servers: dict[str, Server], name: str, text: str, seconds: flo
     if "oxigraph (memory)" in p50:
         out["p50_ratio_uncached_vs_memory"] = _ratio(p50["gfd-kg uncached"],
                                                      p50["oxigraph (memory)"])
+    if "bare pyoxigraph" in p50:
+        out["p50_ratio_uncached_vs_bare"] = _ratio(p50["gfd-kg uncached"], p50["bare pyoxigraph"])
+        if "oxigraph (memory)" in p50:
+            out["p50_ratio_bare_vs_memory"] = _ratio(p50["bare pyoxigraph"],
+                                                     p50["oxigraph (memory)"])
     return out
 
 
@@ -416,6 +430,12 @@ def measure_join(servers: dict[str, Server], seconds: float, connections: int,
            "throughput_ratio_cached_vs_oxigraph": _ratio(tp["gfd-kg cached"], tp["oxigraph"])}
     if "oxigraph (memory)" in tp:
         out["throughput_ratio_uncached_vs_oxigraph_memory"] = _ratio(tp["gfd-kg uncached"],
+                                                                     tp["oxigraph (memory)"])
+    if "bare pyoxigraph" in tp:
+        out["throughput_ratio_uncached_vs_bare"] = _ratio(tp["gfd-kg uncached"],
+                                                          tp["bare pyoxigraph"])
+        if "oxigraph (memory)" in tp:
+            out["throughput_ratio_bare_vs_oxigraph_memory"] = _ratio(tp["bare pyoxigraph"],
                                                                      tp["oxigraph (memory)"])
     if "rdflib-endpoint" in tp:
         out["throughput_ratio_uncached_vs_rdflib_endpoint"] = _ratio(tp["gfd-kg uncached"],
@@ -458,26 +478,28 @@ def measure(dist: Path, *, seconds: float = 3.0, connections: int = 8, warmup: f
 
 def table(report: dict) -> str:
     """The figures as a Markdown table: p50 latency, one connection; the ratios are
-    gfd-kg's (a new query text each time) over each Oxigraph server's."""
+    gfd-kg's (a new query text each time) over each reference's."""
+    refs = ("oxigraph", "oxigraph-memory", "bare-pyoxigraph")
+    ratios = ("p50_ratio_uncached", "p50_ratio_uncached_vs_memory", "p50_ratio_uncached_vs_bare")
     lines = ["| query | rows | gfd-kg p50 ms (uncached) | gfd-kg p50 ms (cached) | "
-             "oxigraph p50 ms | oxigraph (memory) p50 ms | ratio | ratio to memory |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "oxigraph p50 ms | oxigraph (memory) p50 ms | bare pyoxigraph p50 ms | ratio | "
+             "ratio to memory | ratio to bare |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, q in report["queries"].items():
         if "skipped" in q:
             once = q["once_s"]
-            ours, oxi, mem = once["gfd-kg"], once["oxigraph"], once.get("oxigraph-memory")
-            mem_ms = "" if mem is None else f"{mem * 1000:.0f} (once)"
-            mem_ratio = "" if not mem else f"{ours / mem:.2f}"
+            ours = once["gfd-kg"]
+            times = [f"{once[k] * 1000:.0f} (once)" if k in once else "" for k in refs]
+            shares = [f"{ours / once[k]:.2f}" if once.get(k) else "" for k in refs]
             lines.append(f"| {name} | {q['rows']} | {ours * 1000:.0f} (once) | | "
-                         f"{oxi * 1000:.0f} (once) | {mem_ms} | {ours / oxi:.2f} | "
-                         f"{mem_ratio} |")
+                         + " | ".join(times + shares) + " |")
             continue
         r = q["runs"]
-        mem_p50 = r.get("oxigraph (memory)", {}).get("latency", {}).get("p50_ms", "")
+        times = [str(r.get(REFERENCES[k], {}).get("latency", {}).get("p50_ms", "")) for k in refs]
+        shares = [str(q.get(k, "")) for k in ratios]
         lines.append(f"| {name} | {q['rows']} | {r['gfd-kg uncached']['latency']['p50_ms']} | "
                      f"{r['gfd-kg cached']['latency']['p50_ms']} | "
-                     f"{r['oxigraph']['latency']['p50_ms']} | {mem_p50} | "
-                     f"{q['p50_ratio_uncached']} | {q.get('p50_ratio_uncached_vs_memory', '')} |")
+                     + " | ".join(times + shares) + " |")
     lines += ["", "| join (a talk, its speakers, their organisations) | p50 ms | p99 ms | "
               f"req/s at {report['settings']['connections']} connections |",
               "| --- | ---: | ---: | ---: |"]
