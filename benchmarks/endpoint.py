@@ -23,7 +23,8 @@ and "cached", the same text again and again. The Oxigraph server has no answer c
 gets the distinct texts. rdflib-endpoint runs only the join (it is slow).
 
 One load generator for all servers (asyncio, keep-alive, raw HTTP/1.1), so ratios are
-fair; it shares the machine's cores with the servers. Each connection comes from its own
+fair; it shares the machine's cores with the servers. Each run also reports the CPU time
+per request of the server's processes and of the load generator: where the cores went. Each connection comes from its own
 loopback address (127.0.0.2, .3, ...): N connections are N clients, as on a public
 endpoint, so gfd-kg's per-client limits apply to each as they would. A script, not a
 test."""
@@ -88,6 +89,7 @@ class Server:
     host: str
     port: int
     path: str  # of the query endpoint
+    session: int = 0  # the session its processes run in (0: unknown), for their CPU time
 
     def url(self, query: str) -> str:
         return f"http://{self.host}:{self.port}{self.path}?query={quote(query, safe='')}"
@@ -120,7 +122,7 @@ def _running(stack: ExitStack, name: str, cmd: list[str], port: int, health: str
     stack.callback(_stop, process)
     process.log_path = str(work / f"{name}.log")  # type: ignore[attr-defined]
     wait_until_up(f"http://127.0.0.1:{port}{health}", process, deadline)
-    yield Server(name, "127.0.0.1", port, ENDPOINTS[name])
+    yield Server(name, "127.0.0.1", port, ENDPOINTS[name], process.pid)
 
 
 def _load_over_http(server: Server, files: list[str]) -> None:
@@ -240,6 +242,21 @@ async def _connection(server: Server, make: Callable[[int], bytes], counter: Ite
         writer.close()
 
 
+def session_cpu_seconds(session: int) -> float:
+    """The CPU time (user and system) of the live processes of a session, from /proc."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[3]) == session:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(ordered: list[float], p: float) -> float:
     """The p-th percentile (nearest rank) of sorted values."""
     if not ordered:
@@ -251,7 +268,9 @@ def run_load(server: Server, make: Callable[[int], bytes], seconds: float,
              connections: int) -> dict[str, float]:
     """``connections`` keep-alive connections, each sending the next request as soon as
     the last is answered, for ``seconds``; requests started before the end are finished.
-    Request numbers run on across runs, so no text of a warm-up comes again."""
+    Request numbers run on across runs, so no text of a warm-up comes again. With the
+    server's session known, also the CPU time per request of the server's processes and
+    of the load generator (this process), which share the machine's cores."""
     counter = REQUEST_NUMBERS
     tally = Tally([])
 
@@ -261,12 +280,20 @@ def run_load(server: Server, make: Callable[[int], bytes], seconds: float,
                                for n in range(connections)))
         return time.perf_counter() - start
 
+    server_cpu = session_cpu_seconds(server.session) if server.session else 0.0
+    client_cpu = time.process_time()
     wall = asyncio.run(main())
+    client_cpu = time.process_time() - client_cpu
     ordered = sorted(tally.latencies)
-    return {"requests": len(ordered), "errors": tally.errors, "first_error": tally.first_error,
-            "seconds": round(wall, 3), "throughput": round(len(ordered) / wall, 1),
-            "p50_ms": round(percentile(ordered, 50) * 1000, 3),
-            "p99_ms": round(percentile(ordered, 99) * 1000, 3)}
+    out = {"requests": len(ordered), "errors": tally.errors, "first_error": tally.first_error,
+           "seconds": round(wall, 3), "throughput": round(len(ordered) / wall, 1),
+           "p50_ms": round(percentile(ordered, 50) * 1000, 3),
+           "p99_ms": round(percentile(ordered, 99) * 1000, 3)}
+    if server.session and ordered:
+        server_cpu = session_cpu_seconds(server.session) - server_cpu
+        out["server_cpu_us_per_request"] = round(server_cpu / len(ordered) * 1e6, 1)
+        out["client_cpu_us_per_request"] = round(client_cpu / len(ordered) * 1e6, 1)
+    return out
 
 
 def answer_of(server: Server, query: str) -> dict:
@@ -501,11 +528,14 @@ def table(report: dict) -> str:
                      f"{r['gfd-kg cached']['latency']['p50_ms']} | "
                      + " | ".join(times + shares) + " |")
     lines += ["", "| join (a talk, its speakers, their organisations) | p50 ms | p99 ms | "
-              f"req/s at {report['settings']['connections']} connections |",
-              "| --- | ---: | ---: | ---: |"]
+              f"req/s at {report['settings']['connections']} connections | server CPU us per "
+              "request | load generator CPU us per request |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for label, r in report["join"]["runs"].items():
+        t = r["throughput"]
         lines.append(f"| {label} | {r['latency']['p50_ms']} | {r['latency']['p99_ms']} | "
-                     f"{r['throughput']['throughput']} |")
+                     f"{t['throughput']} | {t.get('server_cpu_us_per_request', '')} | "
+                     f"{t.get('client_cpu_us_per_request', '')} |")
     return "\n".join(lines)
 
 
