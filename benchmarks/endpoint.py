@@ -7,7 +7,8 @@ is the least a Python server over the same in-memory store can do per request: w
 `gfd-kg serve` costs beyond it is its own, what it costs beyond the Oxigraph server is not.
 
     python benchmarks/endpoint.py --dist DIR [--seconds 3] [--connections 8]
-                                  [--no-rdflib] [--out benchmarks/results/endpoint.json]
+                                  [--warmup 1] [--join-warmup 6] [--no-rdflib]
+                                  [--out benchmarks/results/endpoint.json]
 
 For every competency query (queries/*.rq, with its tests/query-answers/*.bind values; on a
 synthetic corpus a value that names a resource of the real seminar names its copy in
@@ -19,15 +20,17 @@ is checked first (the same number of rows), so nobody wins by erroring.
 
 `gfd-kg serve` is measured twice: "uncached", every request a distinct query text (a
 trailing comment with a counter, or another talk), which the answer cache cannot serve;
-and "cached", the same text again and again. The Oxigraph server has no answer cache: it
-gets the distinct texts. rdflib-endpoint runs only the join (it is slow).
+and "cached", the same text again and again. The references have no answer cache: they
+get the distinct texts. rdflib-endpoint runs only the join (it is slow).
 
 One load generator for all servers (asyncio, keep-alive, raw HTTP/1.1), so ratios are
-fair; it shares the machine's cores with the servers. Each run also reports the CPU time
-per request of the server's processes and of the load generator: where the cores went. Each connection comes from its own
-loopback address (127.0.0.2, .3, ...): N connections are N clients, as on a public
-endpoint, so gfd-kg's per-client limits apply to each as they would. A script, not a
-test."""
+fair; it shares the machine's cores with the servers, so each run also reports the CPU
+time per request of the server's processes and of the load generator: where the cores
+went. Each connection comes from its own loopback address (127.0.0.2, .3, ...): N
+connections are N clients, as on a public endpoint, so gfd-kg's per-client limits apply to
+each as they would. The join's runs come after a warm-up at full load (--join-warmup): a
+server forked after its load (gfd-kg's, the bare one) settles only once its processes
+have copied the pages of the store they write to. A script, not a test."""
 
 from __future__ import annotations
 
