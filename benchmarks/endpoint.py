@@ -389,6 +389,28 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 3) if b else None
 
 
+# the ratios a report gives: (its name, the run over, the run under), by the runs' labels
+P50_RATIOS = (("p50_ratio_uncached", "gfd-kg uncached", "oxigraph"),
+              ("p50_ratio_cached", "gfd-kg cached", "oxigraph"),
+              ("p50_ratio_uncached_vs_memory", "gfd-kg uncached", "oxigraph (memory)"),
+              ("p50_ratio_uncached_vs_bare", "gfd-kg uncached", "bare pyoxigraph"),
+              ("p50_ratio_bare_vs_memory", "bare pyoxigraph", "oxigraph (memory)"))
+THROUGHPUT_RATIOS = (
+    ("throughput_ratio_uncached_vs_oxigraph", "gfd-kg uncached", "oxigraph"),
+    ("throughput_ratio_cached_vs_oxigraph", "gfd-kg cached", "oxigraph"),
+    ("throughput_ratio_uncached_vs_oxigraph_memory", "gfd-kg uncached", "oxigraph (memory)"),
+    ("throughput_ratio_uncached_vs_bare", "gfd-kg uncached", "bare pyoxigraph"),
+    ("throughput_ratio_bare_vs_oxigraph_memory", "bare pyoxigraph", "oxigraph (memory)"),
+    ("throughput_ratio_uncached_vs_rdflib_endpoint", "gfd-kg uncached", "rdflib-endpoint"))
+
+
+def _ratios(values: dict[str, float], ratios: tuple[tuple[str, str, str], ...]
+            ) -> dict[str, float | None]:
+    """The ratios whose two runs were measured."""
+    return {name: _ratio(values[over], values[under]) for name, over, under in ratios
+            if over in values and under in values}
+
+
 def measure_query(servers: dict[str, Server], name: str, text: str, seconds: float,
                   connections: int, warmup: float, slow: float = 2.0) -> dict:
     """One competency query on gfd-kg (uncached and cached) and the Oxigraph servers; not
@@ -416,18 +438,7 @@ def measure_query(servers: dict[str, Server], name: str, text: str, seconds: flo
         runs[label] = {"latency": run_load(server, make, seconds, 1),
                        "throughput": run_load(server, make, seconds, connections)}
     p50 = {label: r["latency"]["p50_ms"] for label, r in runs.items()}
-    out = {"rows": rows[ours.name], "runs": runs,
-           "p50_ratio_uncached": _ratio(p50["gfd-kg uncached"], p50["oxigraph"]),
-           "p50_ratio_cached": _ratio(p50["gfd-kg cached"], p50["oxigraph"])}
-    if "oxigraph (memory)" in p50:
-        out["p50_ratio_uncached_vs_memory"] = _ratio(p50["gfd-kg uncached"],
-                                                     p50["oxigraph (memory)"])
-    if "bare pyoxigraph" in p50:
-        out["p50_ratio_uncached_vs_bare"] = _ratio(p50["gfd-kg uncached"], p50["bare pyoxigraph"])
-        if "oxigraph (memory)" in p50:
-            out["p50_ratio_bare_vs_memory"] = _ratio(p50["bare pyoxigraph"],
-                                                     p50["oxigraph (memory)"])
-    return out
+    return {"rows": rows[ours.name], "runs": runs, **_ratios(p50, P50_RATIOS)}
 
 
 def measure_join(servers: dict[str, Server], seconds: float, connections: int,
@@ -459,22 +470,7 @@ def measure_join(servers: dict[str, Server], seconds: float, connections: int,
         runs[label] = {"latency": run_load(server, make, seconds, 1),
                        "throughput": run_load(server, make, seconds, connections)}
     tp = {k: v["throughput"]["throughput"] for k, v in runs.items()}
-    out = {"talks": len(talks), "runs": runs,
-           "throughput_ratio_uncached_vs_oxigraph": _ratio(tp["gfd-kg uncached"], tp["oxigraph"]),
-           "throughput_ratio_cached_vs_oxigraph": _ratio(tp["gfd-kg cached"], tp["oxigraph"])}
-    if "oxigraph (memory)" in tp:
-        out["throughput_ratio_uncached_vs_oxigraph_memory"] = _ratio(tp["gfd-kg uncached"],
-                                                                     tp["oxigraph (memory)"])
-    if "bare pyoxigraph" in tp:
-        out["throughput_ratio_uncached_vs_bare"] = _ratio(tp["gfd-kg uncached"],
-                                                          tp["bare pyoxigraph"])
-        if "oxigraph (memory)" in tp:
-            out["throughput_ratio_bare_vs_oxigraph_memory"] = _ratio(tp["bare pyoxigraph"],
-                                                                     tp["oxigraph (memory)"])
-    if "rdflib-endpoint" in tp:
-        out["throughput_ratio_uncached_vs_rdflib_endpoint"] = _ratio(tp["gfd-kg uncached"],
-                                                                     tp["rdflib-endpoint"])
-    return out
+    return {"talks": len(talks), "runs": runs, **_ratios(tp, THROUGHPUT_RATIOS)}
 
 
 def measure(dist: Path, *, seconds: float = 3.0, connections: int = 8, warmup: float = 1.0,
