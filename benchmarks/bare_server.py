@@ -54,8 +54,10 @@ def answer(store: ox.Store, head: bytes) -> bytes:
         result = store.query(query, use_default_graph_as_union=True)
         if isinstance(result, ox.QuerySolutions):
             body = result.serialize(format=JSON) or b""
-        else:
+        elif isinstance(result, ox.QueryBoolean):
             body = b'{"head": {}, "boolean": %s}' % (b"true" if result else b"false")
+        else:
+            raise ValueError("the bare server answers SELECT and ASK queries only")
     except (SyntaxError, ValueError, OSError) as e:
         return response(b"400 Bad Request", b"text/plain", str(e).encode("utf-8"))
     return response(b"200 OK", b"application/sparql-results+json", body)
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             serve(sock)
             os._exit(0)
         children.append(pid)
+
     def stop(signum: int, frame: object) -> None:
         for pid in children:  # the benchmark stops the whole session; a TERM to this
             os.kill(pid, signal.SIGTERM)  # process alone stops the rest too

@@ -74,8 +74,15 @@ def test_the_bare_server_answers_every_competency_query_as_gfd_kg(bare, store, n
     assert got["results"]["bindings"], f"{name}: an empty answer compares nothing"
 
 
+def test_the_bare_server_answers_ask_as_gfd_kg(bare, store):
+    for text in ("ASK { ?s a <http://schema.org/Event> }", "ASK { ?s a <urn:no-such-class> }"):
+        assert answer_of(bare, text)["boolean"] == _engine_answer(store, text)["boolean"]
+
+
 def test_the_bare_server_refuses_what_it_does_not_serve(bare):
-    for path, status in (("/query?query=SELECT%20%3Fs%20WHERE%20%7B", 400), ("/sparql", 404)):
+    construct = "CONSTRUCT%20WHERE%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D"
+    for path, status in (("/query?query=SELECT%20%3Fs%20WHERE%20%7B", 400),
+                         (f"/query?query={construct}", 400), ("/sparql", 404)):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"http://{bare.host}:{bare.port}{path}", timeout=10)
         assert refused.value.code == status
