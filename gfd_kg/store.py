@@ -2,9 +2,10 @@
 and the query engine each server process answers SPARQL with.
 
 Queries run inline, in the process that read the request, on the served store (in memory,
-shared by the server processes, or on disk, opened read-only by each): a hop to a worker
-process or thread costs more than a small query (on this kind of machine a cross-process
-round trip took 0.3 to 0.4 ms of CPU, the whole join of the endpoint benchmark 0.5 ms).
+inherited by the server processes forked after the load, or on disk, opened read-only by
+each): a hop to a worker process or thread costs more than a small query (on this kind of
+machine a cross-process round trip took 0.3 to 0.4 ms of CPU, the whole join of the
+endpoint benchmark 0.5 ms).
 pyoxigraph cannot cancel a query, so the time limit is kept by the server
 (``RunawayGuard`` in gfd_kg/protocol.py: the process gives up the thread stuck in the
 query, answers 503, and is replaced); this module only calls the guard around each query
