@@ -8,8 +8,7 @@ the load, one asyncio loop each on the shared listening socket, `GET /query?quer
 answered with SPARQL JSON results (the default graph is the union of the graphs), any other
 request with 404. It has no limits, no cache, no content negotiation and no checks of the
 HTTP it reads; it takes a request to be whole when its head is. It reads the query string
-with `gfd-kg serve`'s own parser (urllib's takes several times as long on a long query).
-So it shows the least a Python server over the same store costs per request, and how much
+with urllib's parser, as Starlette does for `gfd-kg serve`. So it shows the least a Python server over the same store costs per request, and how much
 of what `gfd-kg serve` costs beyond that is its own. `GET /` answers 200 once the store is
 loaded."""
 
@@ -22,6 +21,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pyoxigraph as ox
 
@@ -30,8 +30,7 @@ if str(ROOT) not in sys.path:  # run as `python benchmarks/bare_server.py` from 
     sys.path.insert(0, str(ROOT))
 
 from gfd_kg.publish import dataset_files  # noqa: E402
-from gfd_kg.serve import parse_query_string  # noqa: E402
-from gfd_kg.store import load_store  # noqa: E402
+from gfd_kg.web.store import load_store  # noqa: E402
 
 JSON = ox.QueryResultsFormat.JSON
 
@@ -49,7 +48,7 @@ def answer(store: ox.Store, head: bytes) -> bytes:
         return response(b"200 OK", b"text/plain", b"ok\n")
     if path != b"/query":
         return response(b"404 Not Found", b"text/plain", b"not found\n")
-    query = parse_query_string(query_string).get("query", [""])[0]
+    query = parse_qs(query_string.decode("latin-1")).get("query", [""])[0]
     try:
         result = store.query(query, use_default_graph_as_union=True)
         if isinstance(result, ox.QuerySolutions):

@@ -29,9 +29,9 @@ from .query import (EndpointError, QueryError, graph_result, load_dataset, load_
                     parse_bindings, select, select_remote)
 from .validate import validate
 
-if TYPE_CHECKING:  # imported where used: serving needs uvicorn and Starlette
-    from .serve import Site
-    from .store import Limits
+if TYPE_CHECKING:  # imported where used: serving needs gunicorn and Starlette
+    from .web.runner import Limits
+    from .web.site import Site
 
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_OUTPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
@@ -238,8 +238,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .store import Limits
-    from .supervisor import bind, serve
+    from .web.runner import Limits
+    from .web.server import check_address, serve
 
     try:
         limits = Limits(timeout=float(args.timeout), max_rows=int(args.max_rows),
@@ -251,28 +251,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ValueError(f"a server setting is not a number: {e}") from None
     if args.store not in ("memory", "disk"):
         raise ValueError(f"--store is memory or disk, not {args.store!r}")
-    # a TERM while the store loads unwinds like an error, so the store folder is removed;
-    # serve() takes TERM over once it runs
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    with bind(args.host, port) as sock:  # first: a port in use is said before the load
-        with _site(args, limits) as site:
-            port = sock.getsockname()[1]  # the one the system chose for --port 0
-            print(f"serving   http://{args.host}:{port}/  "
-                  f"(SPARQL: http://{args.host}:{port}/sparql)", flush=True)
-            serve(site, sock)
+    # until the server runs, a TERM or HUP unwinds like an error (and Ctrl-C like Ctrl-C),
+    # so that the store folder is removed; the server takes the signals over once it runs
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
+    try:
+        port = check_address(args.host, port)  # first: a port in use is said before the load
+        site, paths, graphs = _site(args, limits)
+        with site:
+            site.load(paths, graphs, in_memory=args.store == "memory")
+            url = f"http://{args.host}:{port}/"
+            serve(site, args.host, port, lambda _: print(
+                f"serving   {url}  (SPARQL: {url}sparql)", flush=True))
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
     return EXIT_OK
 
 
-def _site(args: argparse.Namespace, limits: Limits) -> Site:
-    """The files to serve (the build's dataset, or the paths given) loaded in a store."""
+def _site(args: argparse.Namespace, limits: Limits) -> tuple[Site, list[Path], dict[Path, str]]:
+    """What to serve: the site (not loaded yet), the files to load in its store (the build's
+    dataset, or the paths given) and the named graph of each file that needs one."""
     from .artefacts import QUERIES_DIR
-    from .serve import prepare_site
+    from .query import load_query
+    from .web.runner import ClientCounts
+    from .web.site import Site
 
-    in_memory = args.store == "memory"
+    counts = ClientCounts(rows=4 * limits.workers + 4)  # a row a worker, and their successors
+    iris = IRIs(args.base)
     if args.paths:
-        return prepare_site([Path(p) for p in args.paths], IRIs(args.base).base, limits,
-                            dist=None, queries_dir=None, in_memory=in_memory)
-    out, iris = Path(args.out), IRIs(args.base)
+        return Site(iris.base, limits, counts=counts), [Path(p) for p in args.paths], {}
+    out = Path(args.out)
     paths, graphs = dataset_files(out), {}
     if args.include_personal_contacts:
         contacts = out / "contacts.ttl"
@@ -281,8 +289,8 @@ def _site(args: argparse.Namespace, limits: Limits) -> Site:
                              "--include-personal-contacts first")
         paths.append(contacts)
         graphs[contacts] = str(iris.graph("contacts"))
-    return prepare_site(paths, iris.base, limits, dist=out, queries_dir=QUERIES_DIR,
-                        graphs=graphs, in_memory=in_memory)
+    examples = [load_query(p) for p in sorted(QUERIES_DIR.glob("*.rq"))]
+    return Site(iris.base, limits, dist=out, examples=examples, counts=counts), paths, graphs
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

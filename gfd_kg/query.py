@@ -256,13 +256,13 @@ def select_remote(endpoint: str, query: str, bindings: dict[str, Node] | None = 
     if "boolean" in doc:
         return Table((), (), (), bool(doc["boolean"]))
     variables = tuple(doc.get("head", {}).get("vars", []))
-    terms = tuple(tuple(_from_json(b.get(v)) for v in variables)
+    terms = tuple(tuple(term_from_json(b.get(v)) for v in variables)
                   for b in doc.get("results", {}).get("bindings", []))
     rows = tuple(tuple(_text(t) for t in row) for row in terms)
     return Table(variables, rows, terms)
 
 
-def _from_json(t: dict | None) -> Node | None:
+def term_from_json(t: dict | None) -> Node | None:
     if t is None:
         return None
     kind, value = t.get("type"), t.get("value", "")

@@ -19,7 +19,7 @@ import pytest
 from benchmarks.endpoint import Server, answer_of, competency_queries
 from gfd_kg.publish import dataset_files
 from gfd_kg.query import parse_bindings, with_bindings
-from gfd_kg.store import QueryJob, execute, load_store
+from gfd_kg.web.store import QueryJob, execute, load_store
 from tests.server import build_dist, free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ from rdflib.namespace import RDF, RDFS, SKOS
 from gfd_kg.artefacts import QUERIES_DIR
 from gfd_kg.embed import dumps, event_embedding
 from gfd_kg.iris import SCHEMA, IRIs
-from gfd_kg.pages import (
+from gfd_kg.web.pages import (
     Download, LandingInfo, error_page, landing_page, resource_embedding, resource_page,
     results_page, timeline_svg,
 )

@@ -30,8 +30,8 @@ from rdflib.namespace import RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
 from .conneg import RESOURCE_TYPES
-from .iris import DEFAULT_BASE, KINDS, SCHEMA
-from .query import QueryFile, Table
+from ..iris import DEFAULT_BASE, KINDS, SCHEMA
+from ..query import QueryFile, Table
 
 # --- the frame every page shares -------------------------------------------------------
 

@@ -1,0 +1,262 @@
+"""What the server serves: the store loaded from the build's files, its limits, the
+build's downloads and example queries (``Site``), and the triples a resource's answer is made
+of (``describe``, ``page_graph``). The HTTP answers are gfd_kg/web/app.py's and
+gfd_kg/web/sparql.py's; the processes, gfd_kg/web/server.py's."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import re
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Graph, URIRef
+
+from ..errors import GfdError
+from ..query import QueryFile
+from ..terms import to_rdflib
+from .runner import ClientCounts, Limits, QueryRunner
+from .store import load_store
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+LABELS = ("http://schema.org/name", "http://www.w3.org/2000/01/rdf-schema#label",
+          "http://www.w3.org/2004/02/skos/core#prefLabel")
+NEIGHBOUR_FACTS = LABELS + (RDF_TYPE, "http://schema.org/startDate", "http://schema.org/endDate",
+                            "http://schema.org/roleName", "http://schema.org/streetAddress")
+ROLE_TYPES = {"http://schema.org/Role", "http://schema.org/OrganizationRole"}
+ROLE_LINKS = ("http://schema.org/performer", "http://schema.org/organizer",
+              "http://schema.org/affiliation", "http://schema.org/memberOf")
+STOPPING = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}  # what stops `gfd-kg serve`
+DOWNLOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+
+
+@dataclass
+class Site:
+    """What the server serves. Made once, before the server processes fork: the store
+    (``memory``, inherited by every process, or ``store_dir``, an on-disk store each process
+    opens read-only) and the per-client counts they share. In each process, ``open()`` gives
+    the store to answer from (``lookup``) and the query runner over it."""
+
+    base: str
+    limits: Limits = field(default_factory=Limits)
+    dist: Path | None = None
+    examples: list[QueryFile] = field(default_factory=list)
+    memory: ox.Store | None = None
+    store_dir: Path | None = None
+    counts: ClientCounts = field(default_factory=ClientCounts)
+    lookup: ox.Store | None = None
+    runner: QueryRunner | None = None
+    memo: dict[tuple[str, ...], bytes] = field(default_factory=dict)  # small fixed answers
+    # what replaces this process once a query outlives the limit (gfd_kg/web/server.py)
+    retire: Callable[[], None] = field(default=lambda: None)
+    owner: int = field(default_factory=os.getpid)  # the process that made the store folder
+
+    def load(self, paths: list[Path], graphs: dict[Path, str] | None = None,
+             in_memory: bool = True) -> None:
+        """Load the files into a fresh store: in memory (the server processes, forked after
+        the load, inherit it), or on disk in a temporary folder, removed when the site is
+        left (``with site: site.load(...)``), however that happens.
+
+        The load runs apart and this thread waits for it: a signal handler only runs on the
+        main thread between two Python steps, so a load on the main thread would keep Ctrl-C
+        or a TERM waiting until it ends. In memory it runs in a thread (pyoxigraph releases
+        the GIL while it loads); on disk in a child process, which an interruption kills
+        before the folder is removed (a thread would go on writing into it)."""
+        if in_memory:
+            self.memory = _in_thread(lambda: load_store(paths, None, graphs))
+            return
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)  # the folder is made and noted at once
+        try:
+            self.store_dir = store_dir = Path(tempfile.mkdtemp(prefix="gfd-kg-store-"))
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
+        _in_process(lambda: load_store(paths, store_dir, graphs))  # closed: opened read-only
+
+    def open(self) -> None:
+        """Ready this process to answer (at its start)."""
+        self.lookup = self.memory if self.memory is not None else \
+            ox.Store.read_only(str(self.store_dir))
+        self.runner = QueryRunner(self.lookup, self.limits, self.counts)
+
+    @property
+    def store(self) -> ox.Store:
+        if self.lookup is None:
+            raise RuntimeError("the site is not open in this process: call open() first")
+        return self.lookup
+
+    @property
+    def queries(self) -> QueryRunner:
+        if self.runner is None:
+            raise RuntimeError("the site is not open in this process: call open() first")
+        return self.runner
+
+    def remember(self, key: tuple[str, ...], make: Callable[[], bytes]) -> bytes:
+        """An answer that never changes while the site is served, made once per key (keys
+        include the Host a client names: bounded)."""
+        body = self.memo.get(key)
+        if body is None:
+            body = make()
+            if len(self.memo) < 256:
+                self.memo[key] = body
+        return body
+
+    def iri_for_path(self, path: str) -> str:
+        return self.base + path.lstrip("/")
+
+    def href(self, iri: str) -> str | None:
+        return "/" + iri[len(self.base):] if iri.startswith(self.base) else None
+
+    def downloads(self) -> dict[str, Path]:
+        """The published files, by name: those the checksum list names, nothing else."""
+        if self.dist is None or not (self.dist / "SHA256SUMS").is_file():
+            return {}
+        names = {}
+        for line in (self.dist / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
+            _digest, _, name = line.partition("  ")
+            if DOWNLOAD_NAME.match(name):
+                names[name] = self.dist / name
+        names["SHA256SUMS"] = self.dist / "SHA256SUMS"
+        return names
+
+    def __enter__(self) -> Site:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """The store folder goes however the server ends: stopped, failed to start, or
+        interrupted; only in the process that made it (a server process that exits runs
+        this too, as it unwinds the stack it was forked with)."""
+        if self.store_dir is not None and os.getpid() == self.owner:
+            shutil.rmtree(self.store_dir, ignore_errors=True)
+
+
+# -- terms --------------------------------------------------------------------------------
+
+def _triples(store: ox.Store, s: ox.NamedNode | ox.BlankNode | None = None,
+             p: ox.NamedNode | None = None, o: object = None) -> list[ox.Triple]:
+    seen: set[ox.Triple] = set()
+    for q in store.quads_for_pattern(s, p, o, None):
+        seen.add(ox.Triple(q.subject, q.predicate, q.object))
+    return sorted(seen, key=str)
+
+
+def describe(store: ox.Store, iri: str) -> list[ox.Triple]:
+    """The resource's outgoing triples in every graph, with the blank nodes they reach
+    (a concise bounded description)."""
+    out: list[ox.Triple] = []
+    todo: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(iri)]
+    done: set = set()
+    while todo:
+        node = todo.pop()
+        if node in done:
+            continue
+        done.add(node)
+        for t in _triples(store, s=node):
+            out.append(t)
+            if isinstance(t.object, ox.BlankNode):
+                todo.append(t.object)
+    return out
+
+
+def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
+    """What a resource page shows: outgoing and incoming triples; for every node
+    mentioned its labels, types, dates, position, role name, street; labels of the
+    predicates and classes; and for a role, who holds it in which event."""
+    g = Graph()
+    node = ox.NamedNode(iri)
+
+    def add(triples: Iterable[ox.Triple]) -> None:
+        for t in triples:
+            g.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+
+    facts = [ox.NamedNode(p) for p in NEIGHBOUR_FACTS + (base + "ontology/position",)]
+    triples = describe(store, iri) + _triples(store, o=node)
+    add(triples)
+    mentioned = {x for t in triples for x in (t.subject, t.predicate, t.object)
+                 if not isinstance(x, ox.Literal)}
+    roles = set()
+    for m in sorted(mentioned, key=str):
+        for p in facts:
+            found = _triples(store, s=m, p=p)
+            add(found)
+            if p.value == RDF_TYPE and any(t.object.value in ROLE_TYPES for t in found):
+                roles.add(m)
+    for role in sorted(roles, key=str):
+        held = [t for p in ROLE_LINKS for t in _triples(store, s=role, p=ox.NamedNode(p))]
+        holders = _triples(store, o=role)
+        add(held + holders)
+        for t in held:
+            mentioned.add(t.object)
+            add(_triples(store, s=t.object, p=ox.NamedNode(LABELS[0])))
+        for t in holders:
+            mentioned.add(t.subject)
+            add(_triples(store, s=t.subject, p=ox.NamedNode(LABELS[0])))
+    # labels of every class the page names
+    for cls in sorted({t for t in g.objects(None, URIRef(RDF_TYPE))}, key=str):
+        for p in LABELS[1:]:
+            add(_triples(store, s=ox.NamedNode(str(cls)), p=ox.NamedNode(p)))
+    return g
+
+
+
+def _in_thread(load: Callable[[], ox.Store]) -> ox.Store:
+    """``load()`` in a daemon thread, waited for here, so that a signal stops the wait."""
+    done: list[ox.Store] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            done.append(load())
+        except BaseException as e:  # noqa: BLE001 - raised again in the caller
+            failed.append(e)
+
+    thread = threading.Thread(target=run, name="gfd-kg load", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.05)
+    if failed:
+        raise failed[0]
+    return done[0]
+
+
+def _in_process(load: Callable[[], object]) -> None:
+    """``load()`` in a forked child process, waited for here; killed if the wait is
+    interrupted. Its error, if any, is raised here. The stopping signals are held while
+    the child is forked (an exception raised by a handler while ``fork`` runs its hooks is
+    ignored, and the signal with it), and the child takes them as their default: to end."""
+    ctx = mp.get_context("fork")
+    reader, writer = ctx.Pipe(duplex=False)
+
+    def run() -> None:
+        for signum in STOPPING:
+            signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
+        try:
+            load()
+            writer.send(None)
+        except BaseException as e:  # noqa: BLE001 - raised again in the parent
+            writer.send(e if isinstance(e, GfdError) else GfdError(str(e)))
+
+    child = ctx.Process(target=run, name="gfd-kg load", daemon=True)
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+    try:
+        child.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
+    try:
+        while child.is_alive():
+            child.join(0.05)
+    except BaseException:
+        child.kill()
+        child.join()
+        raise
+    failed = reader.recv() if reader.poll() else GfdError(
+        f"the store's loader ended with exit code {child.exitcode} and no word")
+    if failed is not None:
+        raise failed
