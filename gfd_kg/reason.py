@@ -7,11 +7,24 @@ Two engines give the same answer:
   a fixed point over one seminar's data: milliseconds, so a corpus of a thousand seminars
   is reasoned in seconds. It knows the OWL 2 RL rules for the axioms this ontology uses
   (subclasses, subproperties, equivalences, domains, ranges, inverses, symmetric and
-  transitive properties, unions, disjointness, ``owl:sameAs``) and refuses an ontology
-  that uses any other construct, rather than silently reason less than OWL RL would.
-- ``infer_owlrl`` runs owlrl's full OWL RL closure: the reference. The tests and the
-  benchmark check that both give the same inferred graph, on the real seminar and on
-  synthetic ones.
+  transitive properties, unions, disjointness, ``owl:sameAs`` and ``owl:differentFrom``
+  between individuals, ``owl:Nothing``, and the datatype rules for the datatypes
+  ``gfd_kg/datatypes.py`` knows) and refuses an ontology or data that uses any other
+  construct, or a value of an OWL 2 RL datatype it does not know (``UnsupportedConstruct``),
+  rather than silently reason less than OWL RL would. Data that OWL RL finds contradictory
+  (an individual in two disjoint classes or in ``owl:Nothing``, an ill-typed literal, the
+  same and different, two different data values made the same) is an error
+  (``Inconsistent``), not a graph. The rules are compiled from the ontology alone, so data
+  that states axioms (``rdfs:subClassOf`` ...) is refused too.
+- ``infer_owlrl`` runs owlrl's full OWL RL closure: the reference, with owlrl's
+  inconsistencies raised as the same ``Inconsistent``. The tests and the benchmark check
+  that both give the same inferred graph, on the real seminar and on synthetic ones, and
+  tests/test_w3c_owl2rl.py runs both on the W3C OWL 2 RL conformance cases.
+
+What the rule engine does not derive, by design: statements about the vocabulary (OWL RL's
+schema rules, scm-*, which restate class and property axioms), and reflexive
+``owl:sameAs`` (eq-ref: every resource is the same as itself, which says nothing). The
+W3C cases that ask for them are listed, with the reason, in tests/owl2rl-excluded.csv.
 
 What is kept: new triples about the dataset's own resources (their IRIs under the base,
 outside the ontology's namespace). What is dropped as noise of the rule set, not
@@ -31,6 +44,7 @@ from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
+from . import datatypes
 from .errors import GfdError
 from .iris import SCHEMA, WD, IRIs
 
@@ -40,6 +54,15 @@ Triple = tuple[Node, Node, Node]
 class ReasoningError(GfdError):
     """The ontology uses a construct the rule engine does not know, or the data
     contradicts the ontology (an individual in two disjoint classes)."""
+
+
+class UnsupportedConstruct(ReasoningError):
+    """The ontology or the data uses an OWL construct or a datatype the rule engine does
+    not implement: it says so rather than reason less than OWL RL would."""
+
+
+class Inconsistent(ReasoningError):
+    """OWL RL derives a contradiction from the data and the ontology."""
 
 
 # Ontology predicates that state nothing about individuals (annotations, declarations,
@@ -52,19 +75,54 @@ _UNSUPPORTED_PREDICATES = {
     OWL.allValuesFrom, OWL.hasValue, OWL.onProperty, OWL.maxCardinality,
     OWL.maxQualifiedCardinality, OWL.cardinality, OWL.minCardinality,
     OWL.propertyChainAxiom, OWL.hasKey, OWL.propertyDisjointWith, OWL.sameAs,
-    OWL.differentFrom, OWL.distinctMembers, OWL.disjointUnionOf, OWL.sourceIndividual}
+    OWL.differentFrom, OWL.distinctMembers, OWL.disjointUnionOf, OWL.sourceIndividual,
+    OWL.onDatatype, OWL.withRestrictions, OWL.datatypeComplementOf}
 _UNSUPPORTED_TYPES = {
     OWL.FunctionalProperty, OWL.InverseFunctionalProperty, OWL.AsymmetricProperty,
     OWL.IrreflexiveProperty, OWL.Restriction, OWL.AllDifferent,
     OWL.NegativePropertyAssertion, OWL.AllDisjointProperties}
+# What data may not state: axioms (the rules are compiled from the ontology alone) and the
+# constructs above; owl:sameAs and owl:differentFrom between individuals are data, and are
+# implemented.
+AXIOM_PREDICATES = frozenset(_READ - {RDF.type, RDF.first, RDF.rest}
+                             | _UNSUPPORTED_PREDICATES - {OWL.sameAs, OWL.differentFrom})
+_NOT_IN_DATA = AXIOM_PREDICATES
+_NOT_TYPES_IN_DATA = _UNSUPPORTED_TYPES | {OWL.SymmetricProperty, OWL.TransitiveProperty,
+                                           OWL.AllDisjointClasses}
+
+
+# The terms the rules test on every triple, looked up once (rdflib's namespaces resolve
+# each attribute access anew, which was a quarter of the closure's time).
+_TYPE, _SAME, _DIFFERENT, _NOTHING = RDF.type, OWL.sameAs, OWL.differentFrom, OWL.Nothing
+
+
+def _refuse(unknown: Iterable[Node], where: str) -> None:
+    names = sorted({t.n3() for t in unknown})
+    if names:
+        raise UnsupportedConstruct(
+            f"the {where} uses OWL constructs the rule engine does not implement: "
+            f"{', '.join(names)}; add their OWL 2 RL rules to gfd_kg/reason.py (and "
+            "check them against owlrl in tests/test_reason.py) before using them")
+
+
+def check_data(triples: Iterable[Triple]) -> None:
+    """Refuse data (or a question put to the engine) that states axioms or uses a
+    construct the rules do not implement, such as ``owl:AllDifferent``."""
+    found: set[Node] = set()
+    for _, p, o in triples:
+        if p in _NOT_IN_DATA:
+            found.add(p)
+        elif p == _TYPE and o in _NOT_TYPES_IN_DATA:
+            found.add(o)
+    _refuse(found, "data")
 
 
 def _closure(edges: dict[Node, set[Node]]) -> dict[Node, frozenset[Node]]:
     """Each node's reachable nodes (itself excluded unless on a cycle)."""
     out: dict[Node, frozenset[Node]] = {}
-    for start in edges:
+    for start, nexts in edges.items():
         seen: set[Node] = set()
-        todo = list(edges[start])
+        todo = list(nexts)
         while todo:
             n = todo.pop()
             if n not in seen:
@@ -89,14 +147,9 @@ class Rules:
 
     @classmethod
     def of(cls, ontology: Graph) -> Rules:
-        unknown = sorted({p.n3() for p in ontology.predicates() if p in _UNSUPPORTED_PREDICATES}
-                         | {t.n3() for t in ontology.objects(None, RDF.type)
-                            if t in _UNSUPPORTED_TYPES})
-        if unknown:
-            raise ReasoningError(
-                "the ontology uses OWL constructs the rule engine does not implement: "
-                f"{', '.join(unknown)}; add their OWL 2 RL rules to gfd_kg/reason.py (and "
-                "check them against owlrl in tests/test_reason.py) before using them")
+        _refuse({p for p in ontology.predicates() if p in _UNSUPPORTED_PREDICATES}
+                | {t for t in ontology.objects(None, RDF.type) if t in _UNSUPPORTED_TYPES},
+                "ontology")
         sub: dict[Node, set[Node]] = defaultdict(set)
         subp: dict[Node, set[Node]] = defaultdict(set)
         for c, d in ontology.subject_objects(RDFS.subClassOf):
@@ -126,8 +179,8 @@ class Rules:
         disjoint = {(a, b) for a, b in ontology.subject_objects(OWL.disjointWith)}
         for group in ontology.subjects(RDF.type, OWL.AllDisjointClasses):
             for lst in ontology.objects(group, OWL.members):
-                members = list(Collection(ontology, lst))
-                disjoint |= {(a, b) for i, a in enumerate(members) for b in members[i + 1:]}
+                listed = list(Collection(ontology, lst))
+                disjoint |= {(a, b) for i, a in enumerate(listed) for b in listed[i + 1:]}
         return cls(
             superclasses=_closure(sub), superproperties=_closure(subp),
             domains=table(RDFS.domain), ranges=table(RDFS.range),
@@ -147,6 +200,7 @@ class _Index:
         self.by_s: dict[Node, set[Triple]] = defaultdict(set)
         self.by_o: dict[Node, set[Triple]] = defaultdict(set)
         self.by_p: dict[Node, set[tuple[Node, Node]]] = defaultdict(set)
+        self.by_value: dict[datatypes.Value, set[Literal]] = defaultdict(set)  # for dt-eq
 
     def add(self, t: Triple) -> bool:
         if t in self.triples:
@@ -167,45 +221,73 @@ def _consequences(t: Triple, known: _Index, rules: Rules) -> Iterator[Triple]:
     for q in rules.superproperties.get(p, ()):
         yield s, q, o
     for c in rules.domains.get(p, ()):
-        yield s, RDF.type, c
-    if isinstance(o, Literal):
-        return  # a literal cannot be a subject: ranges, inverses and the rest stop here
+        yield s, _TYPE, c
     for c in rules.ranges.get(p, ()):
-        yield o, RDF.type, c
-    for q in rules.inverses.get(p, ()):
-        yield o, q, s
-    if p in rules.symmetric:
-        yield o, p, s
-    if p in rules.transitive:
-        for z in tuple(known.by_sp.get((o, p), ())):
-            yield s, p, z
-        for w in tuple(known.by_po.get((p, s), ())):
-            yield w, p, o
-    if p == RDF.type:
+        yield o, _TYPE, c  # a literal's type is checked against its value (dt-not-type)
+    if not isinstance(o, Literal):  # a literal is a subject only through owl:sameAs
+        for q in rules.inverses.get(p, ()):
+            yield o, q, s
+        if p in rules.symmetric:
+            yield o, p, s
+        if p in rules.transitive:
+            for z in tuple(known.by_sp.get((o, p), ())):
+                yield s, p, z
+            for w in tuple(known.by_po.get((p, s), ())):
+                yield w, p, o
+    if p == _TYPE:
         for c in rules.superclasses.get(o, ()):
-            yield s, RDF.type, c
-    if p == OWL.sameAs:  # eq-sym, eq-trans, eq-rep-s/p/o
-        yield o, OWL.sameAs, s
-        for z in tuple(known.by_sp.get((o, OWL.sameAs), ())):
-            yield s, OWL.sameAs, z
+            yield s, _TYPE, c
+    if p == _SAME and isinstance(s, Literal):  # dt-type2, dt-eq, dt-diff
+        _, v = _value(s)
+        if v is not None:
+            for d in datatypes.datatypes_of(v):
+                yield s, _TYPE, d
+            for value, others in tuple(known.by_value.items()):
+                for other in tuple(others):
+                    if value == v and other != s:
+                        yield s, _SAME, other
+                    elif value != v:
+                        yield s, _DIFFERENT, other
+                        yield other, _DIFFERENT, s
+            known.by_value[v].add(s)
+    if p == _SAME:  # eq-sym, eq-trans, eq-rep-s/p/o
+        yield o, _SAME, s
+        for z in tuple(known.by_sp.get((o, _SAME), ())):
+            yield s, _SAME, z
         for (_, q, z) in tuple(known.by_s.get(s, ())):
             yield o, q, z
         for (w, q, _) in tuple(known.by_o.get(s, ())):
             yield w, q, o
         for (w, z) in tuple(known.by_p.get(s, ())):
             yield w, o, z
-    for same in tuple(known.by_sp.get((s, OWL.sameAs), ())):
+    for same in tuple(known.by_sp.get((s, _SAME), ())):
         yield same, p, o
-    for same in tuple(known.by_sp.get((o, OWL.sameAs), ())):
+    for same in tuple(known.by_sp.get((o, _SAME), ())):
         yield s, p, same
-    for same in tuple(known.by_sp.get((p, OWL.sameAs), ())):
+    for same in tuple(known.by_sp.get((p, _SAME), ())):
         yield s, same, o
 
 
+def _value(lit: Literal) -> tuple[bool, datatypes.Value | None]:
+    """(whether OWL RL knows the literal's datatype, its data value or None if it is
+    ill-typed); refused when the datatype is OWL 2 RL's but not implemented here."""
+    dt = datatypes.datatype(lit)
+    if not datatypes.is_datatype(dt):
+        return False, None  # outside OWL 2 RL's datatype map: no dt-* rule applies
+    if dt not in datatypes.READABLE:
+        raise UnsupportedConstruct(
+            f"the literal {lit.n3()} is typed with a datatype the rule engine does not "
+            f"implement ({dt.n3()}), and OWL RL needs its value here; add the datatype to "
+            "gfd_kg/datatypes.py before relying on it")
+    return True, datatypes.value(lit)
+
+
 def closure(data: Iterable[Triple], rules: Rules) -> set[Triple]:
-    """``data`` and everything the rules derive from it: the least fixed point."""
+    """``data`` and everything the rules derive from it: the least fixed point. Refuses
+    data the rules cannot reason over (``check_data``)."""
     known = _Index()
     todo = [t for t in data if known.add(t)]
+    check_data(todo)
     while todo:
         derived = []
         for t in todo:
@@ -216,19 +298,45 @@ def closure(data: Iterable[Triple], rules: Rules) -> set[Triple]:
     return known.triples
 
 
-def _check_disjoint(triples: set[Triple], rules: Rules) -> None:
-    if not rules.disjoint:
-        return
+def _literal_clash(lit: Literal, d: Node) -> str | None:
+    """What is wrong with typing ``lit`` with ``d`` (dt-not-type), if ``d`` is a datatype."""
+    if not datatypes.is_datatype(d):
+        return None  # a class, or a datatype OWL 2 RL does not know: no rule applies
+    known_value, v = _value(lit)
+    if not known_value:
+        return None  # a value of a datatype OWL 2 RL does not know: no rule applies
+    if v is None:
+        return f"{lit.n3()} is ill-typed, so not a value of {d.n3()}"
+    if not isinstance(d, URIRef) or d not in datatypes.KNOWN:
+        raise UnsupportedConstruct(
+            f"{lit.n3()} is typed {d.n3()}, a datatype the rule engine does not implement; "
+            "add it to gfd_kg/datatypes.py before relying on it")
+    return None if datatypes.member(v, d) else f"{lit.n3()} is not a value of {d.n3()}"
+
+
+def check_consistency(triples: set[Triple], rules: Rules) -> None:
+    """Raise ``Inconsistent`` when the closure holds what OWL RL reads as false:
+    cax-dw and cax-adc (disjoint classes), cls-nothing2, dt-not-type (a literal typed
+    with a datatype that does not hold its value) and eq-diff1 (the same and different;
+    also a resource different from itself, as eq-ref, not materialised, would make it
+    the same)."""
     types: dict[Node, set[Node]] = defaultdict(set)
+    clashes: list[str] = []
     for s, p, o in triples:
-        if p == RDF.type:
+        if p == _TYPE:
             types[s].add(o)
-    clashes = sorted(f"{x.n3()} is both {a.n3()} and {b.n3()}"
-                     for x, ts in types.items() for a, b in rules.disjoint
-                     if a in ts and b in ts)
+            if o == _NOTHING:
+                clashes.append(f"{s.n3()} is an owl:Nothing, the empty class")
+            elif isinstance(s, Literal) and (clash := _literal_clash(s, o)):
+                clashes.append(clash)
+        elif p == _DIFFERENT and (s == o or (s, _SAME, o) in triples):
+            clashes.append(f"{s.n3()} is both the same as and different from {o.n3()}")
+    clashes += [f"{x.n3()} is both {a.n3()} and {b.n3()}"
+                for x, ts in types.items() for a, b in rules.disjoint if a in ts and b in ts]
     if clashes:
-        raise ReasoningError("the data contradicts the ontology's disjoint classes: "
-                             + "; ".join(clashes) + "; correct the records' kinds")
+        raise Inconsistent("the data contradicts the ontology (OWL RL derives false): "
+                           + "; ".join(sorted(set(clashes)))
+                           + "; correct the records' kinds and values")
 
 
 def _is_noise(s: Node, p: Node, o: Node) -> bool:
@@ -236,9 +344,7 @@ def _is_noise(s: Node, p: Node, o: Node) -> bool:
         return True  # x sameAs x, also what owl:sameAs makes of "x schema:sameAs wd:Q"
     if any(isinstance(t, URIRef) and str(t).startswith(str(WD)) for t in (s, o)):
         return True  # restating our facts about Wikidata's items, through owl:sameAs
-    if p == RDF.type and (o == OWL.Thing or isinstance(o, BNode)):
-        return True
-    return False
+    return p == RDF.type and (o == OWL.Thing or isinstance(o, BNode))
 
 
 def _kept(triples: Iterable[Triple], data: Graph, ontology: Graph, iris: IRIs) -> Graph:
@@ -260,19 +366,31 @@ def infer(data: Graph, ontology: Graph, iris: IRIs, rules: Rules | None = None) 
     given when many graphs are reasoned under one ontology."""
     rules = rules or Rules.of(ontology)
     triples = closure(data, rules)
-    _check_disjoint(triples, rules)
+    check_consistency(triples, rules)
     return _kept(triples, data, ontology, iris)
+
+
+def owlrl_closure(triples: Iterable[Triple]) -> Graph:
+    """owlrl's OWL 2 RL closure of ``triples``. owlrl does not raise on a contradiction:
+    it adds each message it finds to the graph as an ``err:ErrorMessage`` node with an
+    ``err:error`` text (owlrl's documented behaviour); those are raised here as
+    ``Inconsistent``, the error the build raises."""
+    import owlrl
+    from owlrl.Namespaces import ERRNS
+
+    g = Graph()
+    for triple in triples:
+        g.add(triple)
+    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False,
+                           datatype_axioms=False).expand(g)
+    errors = sorted(str(m) for e in g.subjects(RDF.type, ERRNS.ErrorMessage)
+                    for m in g.objects(e, ERRNS.error))
+    if errors:
+        raise Inconsistent("owlrl finds the data contradicts the ontology: "
+                           + "; ".join(errors) + "; correct the records' kinds and values")
+    return g
 
 
 def infer_owlrl(data: Graph, ontology: Graph, iris: IRIs) -> Graph:
     """The same as ``infer``, by owlrl's complete OWL 2 RL closure (the reference)."""
-    import owlrl
-
-    g = Graph()
-    for triple in data:
-        g.add(triple)
-    for triple in ontology:
-        g.add(triple)
-    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False,
-                           datatype_axioms=False).expand(g)
-    return _kept(g, data, ontology, iris)
+    return _kept(owlrl_closure((*data, *ontology)), data, ontology, iris)
