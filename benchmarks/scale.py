@@ -264,13 +264,12 @@ class SizeResult:
 def corpus(n: int, work: Path) -> Path:
     folder = work / f"synth-{n}"
     if not (folder / ".complete").exists():
-        from gfd_kg.settings import PROJECT_ROOT
         from gfd_kg.synth import synthesise
 
         if folder.exists():
             import shutil
             shutil.rmtree(folder)
-        synthesise(PROJECT_ROOT / "data", n, folder)
+        synthesise(ROOT / "data", n, folder)
         (folder / ".complete").write_text("")
     return folder
 

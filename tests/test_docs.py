@@ -14,12 +14,12 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
 from gfd_kg import artefacts
-from gfd_kg.artefacts import ONTOLOGY_DIR, SHAPES_DIR
+from gfd_kg.resources import ontology_dir, shapes_dir
 from gfd_kg.docs import ontology_html, shapes_html
 from gfd_kg.iris import DEFAULT_BASE, SCHEMA, IRIs
 
-ONTOLOGY_FILE = ONTOLOGY_DIR / "gfd.ttl"
-SHAPES_FILE = SHAPES_DIR / "gfd.ttl"
+ONTOLOGY_FILE = ontology_dir() / "gfd.ttl"
+SHAPES_FILE = shapes_dir() / "gfd.ttl"
 GFDO = Namespace(DEFAULT_BASE + "ontology/")
 VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                  "source", "track", "wbr"}

@@ -10,10 +10,10 @@ import pytest
 from rdflib import RDF, Literal
 
 from gfd_kg.records import KINDS, Record
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import links_csv
 from gfd_kg.source import normalise_space
 
-LINKS = PROJECT_ROOT / "data" / "reference" / "links.csv"
+LINKS = links_csv()
 
 # Field types whose values are copied from the agenda text.
 COPIED = {"text", "texts", "url", "email", "duration"}

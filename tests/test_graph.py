@@ -9,10 +9,10 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
 from gfd_kg.iris import SCHEMA
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import ontology_dir
 from gfd_kg.times import VENUE_TZ, localize
 
-ONTOLOGY = PROJECT_ROOT / "ontology" / "gfd.ttl"
+ONTOLOGY = ontology_dir() / "gfd.ttl"
 
 
 def _record_of(iri: str, iris) -> tuple[str, str] | None:

@@ -19,11 +19,11 @@ import pytest
 from gfd_kg.links import (MISMATCH, NOTE, USER_AGENT, check_links, is_offline_error,
                           names_of, same_name)
 from gfd_kg.query import EndpointError
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import links_csv
 
 from .server import free_port, running_server
 
-LINKS = PROJECT_ROOT / "data" / "reference" / "links.csv"
+LINKS = links_csv()
 
 # What Wikidata says of the table's items (English labels as on wikidata.org, a French
 # label here and there that the check must ignore), except for the planted differences:

@@ -23,14 +23,14 @@ from gfd_kg.iris import IRIs
 from gfd_kg.query import load_dataset, load_query, select
 from gfd_kg.sdmx import (QB, SDMX_DIMENSION, SDMX_MEASURE, SdmxError, import_sdmx,
                          read_sdmx_csv, seminar_countries, to_cube)
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import queries_dir
 from tests.server import build_dist
 from tests.test_cli import run_cli
 
 FIXTURES = Path(__file__).parent / "sdmx"
 V1 = FIXTURES / "oecd-made-up-v1.csv"
 V2 = FIXTURES / "oecd-made-up-v2.csv"
-JOIN_QUERY = PROJECT_ROOT / "queries" / "sdmx" / "join-indicator.rq"
+JOIN_QUERY = queries_dir() / "sdmx" / "join-indicator.rq"
 JOIN_ANSWER = FIXTURES / "join-indicator.csv"
 NAME = "oecd-made-up"
 SEMINAR_AREAS = ("BEL", "DNK", "EGY", "FRA", "ITA", "JOR", "KOR", "MAR", "TUN", "USA")
@@ -241,7 +241,7 @@ def test_join_query_answers_what_the_fixture_numbers_say(dist):
 
 def test_join_query_has_no_answer_on_the_seminar_graph_alone(built):
     """Why it lives in queries/sdmx/, out of the competency queries' glob."""
-    assert JOIN_QUERY not in (PROJECT_ROOT / "queries").glob("*.rq")
+    assert JOIN_QUERY not in queries_dir().glob("*.rq")
     table = select(load_dataset([built / "gfd.trig"]), load_query(JOIN_QUERY).text)
     assert table.rows == ()
 
