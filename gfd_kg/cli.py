@@ -12,19 +12,26 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
-from . import __version__
-from . import artefacts, resources
-from .links import WIKIDATA_SPARQL
+from . import __version__, artefacts, resources
 from .build import ValidationFailed, build
 from .errors import GfdError, OutputError
 from .gsp import StoreUnavailable
-from .publish import dataset_files
 from .iris import IRIs
+from .links import WIKIDATA_SPARQL
+from .publish import dataset_files
+from .query import (
+    EndpointError,
+    QueryError,
+    graph_result,
+    load_dataset,
+    load_query,
+    parse_bindings,
+    select,
+    select_remote,
+)
 from .settings import SETTINGS
-from .query import (EndpointError, QueryError, graph_result, load_dataset, load_query,
-                    parse_bindings, select, select_remote)
 from .validate import validate
 
 if TYPE_CHECKING:  # imported where used: serving needs uvicorn and Starlette
@@ -198,7 +205,7 @@ class ProgressBar:
     """Stage lines on stdout; over the seminars, a bar on the terminal (redrawn in
     place), or a line at every tenth when stderr is not a terminal. Silent for one."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.tty = stream.isatty()
         self.shown = 0
@@ -254,12 +261,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # a TERM while the store loads unwinds like an error, so the store folder is removed;
     # serve() takes TERM over once it runs
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    with bind(args.host, port) as sock:  # first: a port in use is said before the load
-        with _site(args, limits) as site:
-            port = sock.getsockname()[1]  # the one the system chose for --port 0
-            print(f"serving   http://{args.host}:{port}/  "
-                  f"(SPARQL: http://{args.host}:{port}/sparql)", flush=True)
-            serve(site, sock)
+    # bind first: a port in use is said before the load
+    with bind(args.host, port) as sock, _site(args, limits) as site:
+        port = sock.getsockname()[1]  # the one the system chose for --port 0
+        print(f"serving   http://{args.host}:{port}/  "
+              f"(SPARQL: http://{args.host}:{port}/sparql)", flush=True)
+        serve(site, sock)
     return EXIT_OK
 
 
