@@ -304,7 +304,7 @@ def test_every_yaml_trick_in_every_kind_of_field(records_copy, agenda_lines):
                  if (m := _KEY_LINE.match(line)) and m.group("key") == key.encode())
         for trick in YAML_TRICKS:
             changed = Edit("value", text=trick).apply(b"\n".join(lines[n:n + 1]))
-            path.write_bytes(b"\n".join(lines[:n] + [changed] + lines[n + 1:]))
+            path.write_bytes(b"\n".join([*lines[:n], changed, *lines[n + 1:]]))
             try:
                 with pytest.MonkeyPatch.context() as mp:
                     mp.setattr(records_module, "_read_file", _read_unchanged_once(path))
@@ -314,7 +314,7 @@ def test_every_yaml_trick_in_every_kind_of_field(records_copy, agenda_lines):
                     _assert_problems_are_located(e, records_copy)
                 except AssertionError as a:
                     failures.setdefault(f"{trick[:40]!r}: {a}", []).append(key)
-            except Exception as e:  # noqa: BLE001 - each one is what the test reports
+            except Exception as e:  # each one is what the test reports
                 failures.setdefault(f"{trick[:40]!r}: {type(e).__name__}: {str(e)[:100]}",
                                     []).append(key)
             finally:
@@ -530,7 +530,7 @@ def query_string(draw, one_query: bool = False) -> str:
             parts.append(f"{quote(key, safe='')}={raw}")
         else:
             parts.append(quote(key, safe=""))
-    parts += draw(st.lists(st.sampled_from(BAD_ESCAPES + ["&", "=", "==", ";", "+"]),
+    parts += draw(st.lists(st.sampled_from([*BAD_ESCAPES, "&", "=", "==", ";", "+"]),
                            max_size=2))
     return "&".join(parts)
 

@@ -48,7 +48,8 @@ def test_every_subject_comes_from_a_record(built, data_graph, iris):
     assert strays == []
 
 
-def test_every_text_field_of_a_record_is_a_literal_of_its_subject(built, data_graph, contacts_graph, iris):
+def test_every_text_field_of_a_record_is_a_literal_of_its_subject(built, data_graph,
+                                                                   contacts_graph, iris):
     """Each text value of a record is published on the record's node or a node minted
     under it (its address, its roles)."""
     from tests.test_fidelity import _copied_values

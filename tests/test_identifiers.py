@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import re
 
-import pytest
 from rdflib import OWL, RDF, Literal, URIRef
 
 from gfd_kg.iris import PROV, SCHEMA, WD
@@ -49,7 +48,8 @@ def test_no_identifier_that_the_link_table_does_not_verify(data_graph, iris):
     assert used_isbns == {"978-92-64-04279-7"} and used_isbns <= isbns
     o = iris.ontology
     for c in data_graph.subjects(RDF.type, SCHEMA.Country):
-        pair = (str(data_graph.value(c, o.iso3166Alpha2)), str(data_graph.value(c, o.iso3166Alpha3)))
+        pair = (str(data_graph.value(c, o.iso3166Alpha2)),
+                str(data_graph.value(c, o.iso3166Alpha3)))
         assert pair in codes, c
 
 

@@ -21,9 +21,17 @@ from rdflib.namespace import RDF, SKOS, XSD
 from gfd_kg.errors import SourceError
 from gfd_kg.iris import IRIs
 from gfd_kg.query import load_dataset, load_query, select
-from gfd_kg.sdmx import (QB, SDMX_DIMENSION, SDMX_MEASURE, SdmxError, import_sdmx,
-                         read_sdmx_csv, seminar_countries, to_cube)
 from gfd_kg.resources import queries_dir
+from gfd_kg.sdmx import (
+    QB,
+    SDMX_DIMENSION,
+    SDMX_MEASURE,
+    SdmxError,
+    import_sdmx,
+    read_sdmx_csv,
+    seminar_countries,
+    to_cube,
+)
 from tests.server import build_dist
 from tests.test_cli import run_cli
 
@@ -57,8 +65,8 @@ BAD = {
     "bad-ragged-row.csv": [(3, "9 fields where the header has 10")],
     "bad-partial-key.csv": [(3, "REF_AREA is empty; every row must give a full observation key")],
     "bad-two-dataflows.csv": [(3, "STRUCTURE_ID 'OECD.GFD.TEST:DSD_MADE_UP@DF_OTHER_MADE_UP(1.0)' "
-                                  "differs from 'OECD.GFD.TEST:DSD_MADE_UP@DF_MADE_UP_NUMBERS(1.0)' "
-                                  "on line 2")],
+                                  "differs from "
+                                  "'OECD.GFD.TEST:DSD_MADE_UP@DF_MADE_UP_NUMBERS(1.0)' on line 2")],
     "bad-several-problems.csv": [(3, "9 fields where the header has 10"),
                                  (4, "OBS_VALUE 'about 33' is not a number"),
                                  (5, "11 fields where the header has 10")],
@@ -253,7 +261,7 @@ def test_a_bad_file_is_refused_with_its_lines_and_nothing_is_written(name, dist)
         import_sdmx(path, dist, IRIs())
     e = caught.value
     assert [line for line, _ in e.problems] == [line for line, _ in BAD[name]]
-    for (line, message), (_, expected) in zip(e.problems, BAD[name]):
+    for (line, message), (_, expected) in zip(e.problems, BAD[name], strict=True):
         assert expected in message
         assert f"{path}:{line}: {message}" in str(e)
     assert e.line == BAD[name][0][0]
@@ -305,8 +313,6 @@ def test_output_is_deterministic(built, tmp_path):
 def test_cli_import_then_join_query_and_a_rebuild_keeps_the_import(tmp_path):
     """As the README shows it: build, import, query the join; rebuild; the import stays."""
     import csv as _csv
-
-    from tests.test_cli import run_cli
 
     out = tmp_path / "dist"
     assert run_cli("build", "--out", str(out)).returncode == 0
