@@ -3,7 +3,7 @@ queries and the curated data. They stay top-level folders of the repository (the
 artefacts a linked-data person opens first) and are installed as data-only subpackages
 (``pyproject.toml`` maps ``gfd_kg.ontology`` to ``ontology/``, and so on), so that
 ``importlib.resources`` finds them in a checkout's editable install and in a wheel alike,
-whatever the current folder."""
+whatever the current folder; a source tree that is not installed at all is read in place."""
 
 from __future__ import annotations
 
@@ -17,12 +17,20 @@ _FOLDERS = {"ontology": "ontology/", "shapes": "shapes/", "queries": "queries/",
             "data": "data/"}
 
 
+# a source tree run without installing it (PYTHONPATH=checkout): the folders are beside
+# the package, where no import finds them
+_SOURCE_TREE = Path(__file__).resolve().parent.parent
+
+
 def _folder(name: str) -> Path:
     """The installed folder ``gfd_kg/<name>``, as a path: the build globs and reads
     folders with pathlib, so a package imported from a zip file is refused here."""
     try:
         found = files(f"gfd_kg.{name}")
     except ModuleNotFoundError:
+        beside = _SOURCE_TREE / name
+        if (beside / "__init__.py").is_file():
+            return beside
         raise SourceError(f"the package's {_FOLDERS[name]} folder (gfd_kg.{name}) is not "
                           "installed: reinstall gfd-kg (pip install gfd-kg, or "
                           "`pip install .` from a checkout)") from None

@@ -114,6 +114,21 @@ def test_the_package_and_its_data_are_imported_from_the_venv(installed):
     assert names.split() == sorted(p.name for p in queries_dir().glob("*.rq"))
 
 
+def test_a_source_tree_that_is_not_installed_reads_its_own_folders(tmp_path):
+    """``PYTHONPATH=checkout`` with an interpreter that has no gfd-kg installed: the
+    folders beside the package are used (resources imports nothing beyond the standard
+    library, so the base interpreter can show it)."""
+    base = Path(sys.base_prefix) / "bin" / "python3"
+    code = ("import gfd_kg.resources as r; "
+            "print(r.ontology_dir(), r.shapes_dir(), r.queries_dir(), r.data_dir())")
+    result = subprocess.run([str(base), "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, env={**_clean_env(), "PYTHONPATH": str(ROOT)},
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(ROOT / n) for n in ("ontology", "shapes", "queries",
+                                                             "data")]
+
+
 def test_build_from_an_empty_folder_writes_the_checkouts_files(installed_dist, checkout_dist):
     got, want = _files(installed_dist), _files(checkout_dist)
     assert sorted(got) == sorted(want)
