@@ -286,7 +286,8 @@ def summarise(results: list[Result | None], wall: float, concurrency: int) -> Ru
 
 
 def table(report: RunReport) -> str:
-    head = f"{'kind':<20} {'n':>6} {'errors':>6} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+    head = (f"{'kind':<20} {'n':>6} {'errors':>6} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+            f"{'max ms':>8}")
     lines = [head, "-" * len(head)]
     for name, s in [*report.kinds.items(), ("all", report.overall)]:
         if name == "all":

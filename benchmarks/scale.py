@@ -28,6 +28,7 @@ and 2 cores, timings are noisy; read the ratios."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -110,10 +111,8 @@ def measured(args: list[str], cap: float | None = None) -> Run:
         out, err = child.communicate(timeout=cap)
     except subprocess.TimeoutExpired:
         for p in reversed(_tree(child.pid)):
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(p, 9)
-            except OSError:
-                pass
         out, err = child.communicate()
         finished, error = False, f"stopped at the cap of {cap:g} s"
     done.set()
@@ -264,13 +263,12 @@ class SizeResult:
 def corpus(n: int, work: Path) -> Path:
     folder = work / f"synth-{n}"
     if not (folder / ".complete").exists():
-        from gfd_kg.settings import PROJECT_ROOT
         from gfd_kg.synth import synthesise
 
         if folder.exists():
             import shutil
             shutil.rmtree(folder)
-        synthesise(PROJECT_ROOT / "data", n, folder)
+        synthesise(ROOT / "data", n, folder)
         (folder / ".complete").write_text("")
     return folder
 
@@ -346,7 +344,8 @@ def _by_n(report: dict) -> dict[int, dict]:
 
 
 def table(report: dict) -> str:
-    rows = ["| seminars | triples | build s | peak MiB | naive s | naive peak MiB | naive / build |",
+    rows = ["| seminars | triples | build s | peak MiB | naive s | naive peak MiB "
+            "| naive / build |",
             "|---:|---:|---:|---:|---:|---:|---:|"]
     for s in report["sizes"]:
         ours, naive = s["ours"], s["naive"]
@@ -385,7 +384,7 @@ def plot(report: dict, path: Path) -> None:
         points = [(s["n"], s[who]["seconds"]) for s in report["sizes"]
                   if s[who].get("finished")]
         if points:
-            ax.plot(*zip(*points), marker="o", label=label)
+            ax.plot(*zip(*points, strict=True), marker="o", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("seminars")

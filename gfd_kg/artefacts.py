@@ -1,6 +1,6 @@
 """The artefacts a linked-data person opens first, kept as files: ``ontology/``,
-``shapes/`` and ``queries/``. They are written with the default base IRI; loading them for
-another base rewrites that base."""
+``shapes/`` and ``queries/`` (found by ``resources``). They are written with the default
+base IRI; loading them for another base rewrites that base."""
 
 from __future__ import annotations
 
@@ -10,11 +10,7 @@ from rdflib import Graph
 
 from .errors import SourceError
 from .iris import DEFAULT_BASE, IRIs
-from .settings import PROJECT_ROOT
-
-ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
-SHAPES_DIR = PROJECT_ROOT / "shapes"
-QUERIES_DIR = PROJECT_ROOT / "queries"
+from .resources import ontology_dir, shapes_dir
 
 
 def rebase(text: str, iris: IRIs) -> str:
@@ -37,18 +33,20 @@ def load_turtle_dir(folder: Path, iris: IRIs) -> Graph:
 
 
 def ontology(iris: IRIs) -> Graph:
-    return load_turtle_dir(ONTOLOGY_DIR, iris)
+    return load_turtle_dir(ontology_dir(), iris)
 
 
 def shapes(iris: IRIs) -> Graph:
-    return load_turtle_dir(SHAPES_DIR, iris)
+    return load_turtle_dir(shapes_dir(), iris)
 
 
 def shapes_source(iris: IRIs) -> bytes | None:
     """The shapes as written, comments and all, when ``shapes/`` holds one file (files
     cannot simply be joined: their blank node labels would meet); None otherwise."""
-    files = sorted(SHAPES_DIR.glob("*.ttl"))
-    return rebase(files[0].read_text(encoding="utf-8"), iris).encode("utf-8") if len(files) == 1 else None
+    files = sorted(shapes_dir().glob("*.ttl"))
+    if len(files) != 1:
+        return None
+    return rebase(files[0].read_text(encoding="utf-8"), iris).encode("utf-8")
 
 
 _FORMATS = {".ttl": "turtle", ".nt": "nt", ".nq": "nquads", ".trig": "trig",

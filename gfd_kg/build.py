@@ -19,16 +19,22 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from rdflib import Dataset, Graph
+from rdflib import Dataset, Graph, URIRef
 
 from . import artefacts
 from .errors import GfdError
 from .iris import IRIs
-from .model import (CONTACTS_GRAPH, DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, build_dataset,
-                    check_vocabulary)
+from .model import (
+    CONTACTS_GRAPH,
+    DATA_GRAPH,
+    INFERRED_GRAPH,
+    ONTOLOGY_GRAPH,
+    build_dataset,
+    check_vocabulary,
+)
 from .provenance import BuildInfo, personal_lines, provenance_graph
 from .publish import PROVENANCE_GRAPH, merge_ntriples, ntriples_bytes, render, write_tree
 from .reason import ReasoningError, Rules, infer
@@ -81,11 +87,11 @@ def build_time(explicit: str | None, data: Path) -> datetime | None:
         except ValueError:
             raise ValueError(f"--build-time {explicit!r} is not an ISO 8601 date-time, "
                              "e.g. 2026-11-27T12:00:00+00:00") from None
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
-            return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+            return datetime.fromtimestamp(int(epoch), tz=UTC)
         except ValueError:
             raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
     try:
@@ -112,8 +118,9 @@ def asserted(records: Records, agenda: Agenda, iris: IRIs,
     dataset, origins = build_dataset(records, iris)
     data = dataset.graph(iris.graph(DATA_GRAPH))
     personal = personal_lines(agenda, [r.spans for r in records.group("contact")])
-    provenance, private = provenance_graph(origins, set(data.subjects()), agenda, iris, info,
-                                           personal)
+    # the IRIs only: provenance is kept of the records' resources, never of a blank node
+    subjects = {s for s in data.subjects() if isinstance(s, URIRef)}
+    provenance, private = provenance_graph(origins, subjects, agenda, iris, info, personal)
     contacts = dataset.graph(iris.graph(CONTACTS_GRAPH))
     for triple in private:
         contacts.add(triple)
@@ -262,10 +269,11 @@ def seminar_builds(ctx: Context, parts: list[tuple[str, Records]],
     # objects that exist now are frozen out of its reach.
     _start_worker(ctx, parts)
     gc.freeze()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context(
-                                 "fork" if fork else "spawn"),
-                             initializer=None if fork else _start_worker,
-                             initargs=() if fork else (ctx, parts)) as pool:
+    context = mp.get_context("fork" if fork else "spawn")
+    pool = (ProcessPoolExecutor(max_workers=jobs, mp_context=context) if fork else
+            ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                initializer=_start_worker, initargs=(ctx, parts)))
+    with pool:
         chunk = max(1, min(8, len(parts) // (jobs * 8)))
         try:
             yield from pool.map(_in_worker, range(len(parts)), chunksize=chunk)
@@ -314,8 +322,8 @@ def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None
         embeds.update(done.embeddings)
         for graph, report in done.reports.items():
             warnings[graph] += len(report.warnings)
-        for stage, sec in done.seconds.items():
-            spent[stage] = spent.get(stage, 0.0) + sec
+        for step, sec in done.seconds.items():
+            spent[step] = spent.get(step, 0.0) + sec
         advance(i, len(parts))
     graphs = {graph: merge_ntriples(collected.pop(graph)) for graph in list(collected)}
     graphs[ONTOLOGY_GRAPH] = ntriples_bytes(ontology)

@@ -12,21 +12,26 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
-from . import __version__
-from . import artefacts
-from .links import WIKIDATA_SPARQL
+from . import __version__, artefacts, resources
 from .build import ValidationFailed, build
 from .errors import GfdError, OutputError
 from .gsp import StoreUnavailable
-from .publish import dataset_files
 from .iris import IRIs
-from .settings import PROJECT_ROOT, SETTINGS
-
-LINKS_CSV = PROJECT_ROOT / "data" / "reference" / "links.csv"
-from .query import (EndpointError, QueryError, graph_result, load_dataset, load_query,
-                    parse_bindings, select, select_remote)
+from .links import WIKIDATA_SPARQL
+from .publish import dataset_files
+from .query import (
+    EndpointError,
+    QueryError,
+    graph_result,
+    load_dataset,
+    load_query,
+    parse_bindings,
+    select,
+    select_remote,
+)
+from .settings import SETTINGS
 from .validate import validate
 
 if TYPE_CHECKING:  # imported where used: serving needs gunicorn and Starlette
@@ -50,7 +55,7 @@ def _add_setting(parser: argparse.ArgumentParser, name: str) -> None:
     dest = name
     env = f" Environment: {s.env}." if s.env else ""
     parser.add_argument(f"--{name.replace('_', '-')}", dest=dest, default=default,
-                        help=f"{s.help}{env} Default: {s.default or 'none'}")
+                        help=f"{s.help}{env} Default: {s.default or s.unset}")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -148,7 +153,9 @@ def make_parser() -> argparse.ArgumentParser:
                     "the link table still has the expected English label and ISO 3166-1 codes, "
                     "and report differences. Optional: when the endpoint cannot be reached "
                     "(offline), it says so and exits 0. Exit 1 on a mismatch.")
-    q.add_argument("--links", default=str(LINKS_CSV), help=f"The link table. Default: {LINKS_CSV}")
+    q.add_argument("--links", default="",
+                   help="The link table. Default: the one installed with the package "
+                        "(gfd_kg/data/reference/links.csv)")
     q.add_argument("--endpoint", default=WIKIDATA_SPARQL,
                    help=f"Wikidata's SPARQL endpoint. Default: {WIKIDATA_SPARQL}")
     q.add_argument("--timeout", type=float, default=20.0,
@@ -187,7 +194,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         raise ValueError(f"--jobs {args.jobs!r}: give a number of processes, or 0 for one "
                          "per core") from None
     bar = ProgressBar(sys.stderr)
-    build(Path(args.data), Path(args.out), iris, progress=bar.line,
+    build(resources.data_folder(args.data), Path(args.out), iris, progress=bar.line,
           include_personal_contacts=args.include_personal_contacts,
           time_of_build=args.build_time or None, jobs=jobs or None, advance=bar.advance)
     print(f"built     {Path(args.out) / 'gfd.ttl'}")
@@ -198,7 +205,7 @@ class ProgressBar:
     """Stage lines on stdout; over the seminars, a bar on the terminal (redrawn in
     place), or a line at every tenth when stderr is not a terminal. Silent for one."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.tty = stream.isatty()
         self.shown = 0
@@ -271,7 +278,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _site(args: argparse.Namespace, limits: Limits) -> tuple[Site, list[Path], dict[Path, str]]:
     """What to serve: the site (not loaded yet), the files to load in its store (the build's
     dataset, or the paths given) and the named graph of each file that needs one."""
-    from .artefacts import QUERIES_DIR
     from .query import load_query
     from .web.runner import ClientCounts
     from .web.site import Site
@@ -289,7 +295,7 @@ def _site(args: argparse.Namespace, limits: Limits) -> tuple[Site, list[Path], d
                              "--include-personal-contacts first")
         paths.append(contacts)
         graphs[contacts] = str(iris.graph("contacts"))
-    examples = [load_query(p) for p in sorted(QUERIES_DIR.glob("*.rq"))]
+    examples = [load_query(p) for p in sorted(resources.queries_dir().glob("*.rq"))]
     return Site(iris.base, limits, dist=out, examples=examples, counts=counts), paths, graphs
 
 
@@ -300,7 +306,7 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 def cmd_synth(args: argparse.Namespace) -> int:
     from .synth import synthesise
 
-    out = synthesise(Path(args.data), args.n, Path(args.out), seed=args.seed)
+    out = synthesise(resources.data_folder(args.data), args.n, Path(args.out), seed=args.seed)
     print(f"synth     {args.n} seminars in {out}")
     return EXIT_OK
 
@@ -316,7 +322,8 @@ def cmd_links_check(args: argparse.Namespace) -> int:
     from .links import check_links, is_offline_error
 
     try:
-        report = check_links(Path(args.links), endpoint=args.endpoint, timeout=args.timeout)
+        links = Path(args.links) if args.links else resources.links_csv()
+        report = check_links(links, endpoint=args.endpoint, timeout=args.timeout)
     except EndpointError as e:
         if is_offline_error(e):
             print(f"skipped: Wikidata's endpoint cannot be reached (offline?): {e}")

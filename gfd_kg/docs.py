@@ -20,7 +20,9 @@ import html
 import re
 import textwrap
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from itertools import chain, count
+from typing import ClassVar
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
@@ -80,7 +82,7 @@ _CHARACTERISTICS = {
     OWL.IrreflexiveProperty: "irreflexive",
 }
 
-_SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+_SEVERITIES: dict[Node, str] = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
 _BARE_DATATYPES = {XSD.integer, XSD.decimal, XSD.double, XSD.boolean}
 
@@ -334,7 +336,7 @@ class _Ontology:
 
     # -- term details --
 
-    def _values(self, node: Node, *preds: URIRef, expr: bool = False) -> list[str]:
+    def _values(self, node: Node, *preds: Node, expr: bool = False) -> list[str]:
         objs = _sorted(self.g, (o for p in preds for o in self.g.objects(node, p)))
         render = _class_expr if expr else _value
         return [render(self.g, self.names, o) for o in objs]
@@ -362,7 +364,7 @@ class _Ontology:
         union = self.g.value(node, OWL.unionOf) if isinstance(node, BNode) else None
         return union is not None and cls in _list(self.g, union)
 
-    HANDLED = {
+    HANDLED: ClassVar[frozenset[Node]] = frozenset({
         RDF.type, RDFS.label, SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel,
         SKOS.definition, RDFS.comment, SKOS.scopeNote, SKOS.example, SKOS.note,
         SKOS.editorialNote, SKOS.historyNote, SKOS.changeNote,
@@ -371,7 +373,7 @@ class _Ontology:
         SKOS.topConceptOf, SKOS.hasTopConcept, SKOS.broader, SKOS.narrower, SKOS.related,
         SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, SKOS.narrowMatch,
         SKOS.relatedMatch, RDFS.seeAlso, RDFS.isDefinedBy,
-    }
+    })
 
     def term(self, t: URIRef, kind: str, extra: str = "") -> str:
         g, names = self.g, self.names
@@ -427,9 +429,9 @@ class _Ontology:
             rows.append(_row(title_, self._values(t, pred)))
         if any(o != self.ontology_iri for o in g.objects(t, RDFS.isDefinedBy)):
             rows.append(_row("Defined by", self._values(t, RDFS.isDefinedBy)))
-        for pred in _sorted(g, set(g.predicates(t)) - self.HANDLED):
-            rows.append(f"<dt>{names.link(pred)}</dt><dd>"
-                        + ", ".join(self._values(t, pred)) + "</dd>\n")
+        for other in _sorted(g, set(g.predicates(t)) - self.HANDLED):
+            rows.append(f"<dt>{names.link(other)}</dt><dd>"
+                        + ", ".join(self._values(t, other)) + "</dd>\n")
         note = "" if self.is_local(t) else (
             '<p class="iri">Defined elsewhere: only the statements this ontology makes '
             "about it are shown.</p>\n")
@@ -560,9 +562,9 @@ class _Ontology:
                       if isinstance(v, URIRef) and str(v).startswith(("http://", "https://"))
                       else _value(g, names, v) for v in _sorted(g, g.objects(o, pred))]
             rows.append(_row(title_, values))
-        for pred in _sorted(g, set(g.predicates(o)) - shown):
-            values = [_value(g, names, v) for v in _sorted(g, g.objects(o, pred))]
-            rows.append(f"<dt>{names.link(pred)}</dt><dd>" + ", ".join(values) + "</dd>\n")
+        for other in _sorted(g, set(g.predicates(o)) - shown):
+            values = [_value(g, names, v) for v in _sorted(g, g.objects(o, other))]
+            rows.append(f"<dt>{names.link(other)}</dt><dd>" + ", ".join(values) + "</dd>\n")
         parts.append(f"<dl>\n{''.join(rows)}</dl>\n</header>\n")
         return str(main), "".join(parts)
 
@@ -828,8 +830,8 @@ class _Shapes:
                 prefix, ns = g.value(decl, SH.prefix), g.value(decl, SH.namespace)
                 if prefix is not None and ns is not None:
                     declared.add((str(prefix), str(ns)))
-        for prefix, ns in sorted(declared):
-            lines.append(f"PREFIX {prefix}: <{ns}>")
+        for name, iri in sorted(declared):
+            lines.append(f"PREFIX {name}: <{iri}>")
         selects = sorted(str(q) for q in g.objects(c, SH.select))
         text = "\n\n".join(textwrap.dedent(q).strip("\n") for q in selects)
         return "\n".join(lines + ([""] if lines else []) + [text])
@@ -846,8 +848,8 @@ class _Shapes:
             # sh:order first (as SHACL's form generators do), then the path
             n, path = g.value(p, SH.order), g.value(p, SH.path)
             number = n.toPython() if isinstance(n, Literal) else None
-            return (float(number) if isinstance(number, (int, float)) or
-                    type(number).__name__ == "Decimal" else float("inf"),
+            return (float(number) if isinstance(number, (int, float, Decimal))
+                    else float("inf"),
                     _key(g, path) if path is not None else "", _key(g, p))
 
         for p in sorted(set(g.objects(s, SH.property)), key=order):

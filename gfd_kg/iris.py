@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from rdflib import Namespace, URIRef
-from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD
+from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD, DefinedNamespace
 
 DEFAULT_BASE = "https://w3id.org/gfd-kg/"
 BASE_ENV = "GFD_KG_BASE"
@@ -72,8 +72,10 @@ class IRIs:
         """Lines ``first``-``last`` of a source text, e.g. ``.../source/agenda/L57-L61``."""
         return self.mint("source", f"{source}/L{first}-L{last}")
 
-    def prefixes(self) -> dict[str, Namespace]:
-        """Prefixes bound in every serialisation, in a fixed order."""
+    def prefixes(self) -> dict[str, Namespace | type[DefinedNamespace]]:
+        """Prefixes bound in every serialisation, in a fixed order. rdflib's own
+        vocabularies (OWL, RDF, ...) are ``DefinedNamespace`` classes: ``str()`` of one
+        is its IRI, as for a ``Namespace``."""
         return {
             "schema": SCHEMA,
             "gfdo": self.ontology,

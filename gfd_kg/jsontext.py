@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-_string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C, no ASCII escapes
+_string = json.encoder.encode_basestring  # C, no ASCII escapes
 
 
 def indented(value: object, step: str = " ", margin: str = "") -> str:

@@ -219,7 +219,7 @@ def ask(endpoint: str, qids: list[str], timeout: float) -> dict[str, Found]:
     table = select_remote(endpoint, _QUERY % values, timeout=timeout, agent=USER_AGENT)
     seen: dict[str, dict[str, set[str]]] = {}
     for row in table.terms:
-        cells = dict(zip(table.variables, row))
+        cells = dict(zip(table.variables, row, strict=True))
         item = cells.get("item")
         if not isinstance(item, URIRef) or not item.startswith(WD):
             continue

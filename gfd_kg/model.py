@@ -16,7 +16,6 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, SKOS, XSD
 
 from .errors import Problem, RecordsError
-
 from .iris import PROV, SCHEMA, WD, IRIs
 from .records import Record, Records
 from .source import LineSpan
@@ -416,7 +415,7 @@ def check_vocabulary(records: Records, ontology: Graph, iris: IRIs) -> None:
     used = [c for _p, c, _n in ROLE_TERMS.values()] + ["WorkingGroupRepresentativeRole",
                                                        "ToBeConfirmed"]
     for name in used:
-        if not (o[name], None, None) in ontology:
+        if (o[name], None, None) not in ontology:
             problems.append(Problem(None, None, None,
                 f"gfdo:{name} is used by the model but not defined in the ontology"))
     if problems:

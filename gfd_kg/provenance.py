@@ -18,8 +18,8 @@ made it. Its own named graph (``provenance``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import re
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,9 +58,9 @@ class BuildInfo:
     time: datetime | None = None  # None: not recorded (reproducible output)
 
 
-def provenance_graph(origins: Mapping[URIRef, list[LineSpan]], subjects: set[URIRef],
+def provenance_graph(origins: Mapping[URIRef, list[LineSpan]], subjects: Set[URIRef],
                      agenda: Agenda, iris: IRIs, info: BuildInfo,
-                     personal: set[int] = frozenset()) -> tuple[Graph, Graph]:
+                     personal: Set[int] = frozenset()) -> tuple[Graph, Graph]:
     """The public provenance graph, and the triples that would disclose personal contact
     details (the text of ``personal`` lines, the corrections of those lines), kept apart."""
     o = iris.ontology

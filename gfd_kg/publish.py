@@ -22,7 +22,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph
@@ -158,10 +158,12 @@ class _Compactor:
                 self.cache[text] = found
         return found
 
-    def node(self, term: ox.NamedNode | ox.BlankNode) -> str:
+    def node(self, term: ox.NamedNode | ox.BlankNode | ox.Triple) -> str:
+        if isinstance(term, ox.Triple):  # RDF-star: never in the dumps, and not in JSON-LD 1.1
+            raise ValueError(f"a quoted triple cannot be written as JSON-LD: {term}")
         return f"_:{term.value}" if isinstance(term, ox.BlankNode) else self.iri(term.value)
 
-    def value(self, term: ox.NamedNode | ox.BlankNode | ox.Literal) -> object:
+    def value(self, term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> object:
         if isinstance(term, ox.Literal):
             if term.language:
                 return {"@value": term.value, "@language": term.language}
@@ -307,7 +309,8 @@ def _serialise(quads: Iterable[ox.Quad], f: BinaryIO, fmt: ox.RdfFormat,
                prefixes: Mapping[str, str]) -> None:
     """Turtle or TriG by pyoxigraph, with the dataset's prefix lines (``_OwnPrefixLines``)."""
     out = _OwnPrefixLines(f, prefixes)
-    ox.serialize(quads, out, format=fmt, prefixes=dict(prefixes))
+    # pyoxigraph only calls write(), which is all _OwnPrefixLines has of a binary file
+    ox.serialize(quads, cast("IO[bytes]", out), format=fmt, prefixes=dict(prefixes))
     out.flush()
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.query import ResultRow
 from rdflib.term import Node
 
 from .errors import GfdError, SourceError
@@ -90,7 +91,7 @@ class Table:
         bindings = []
         for row in self.terms:
             b = {}
-            for var, t in zip(self.variables, row):
+            for var, t in zip(self.variables, row, strict=True):
                 if t is not None:
                     b[var] = _json_term(t)
             bindings.append(b)
@@ -103,8 +104,9 @@ class Table:
             return "true" if self.boolean else "false"
         widths = [len(v) for v in self.variables]
         for row in self.rows:
-            widths = [max(w, len(c)) for w, c in zip(widths, row)]
-        line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+            widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+        line = lambda cells: "  ".join(  # noqa: E731
+            c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
         out = [line(self.variables), line(["-" * w for w in widths])]
         out += [line(r) for r in self.rows]
         out.append(f"({len(self.rows)} row{'s' if len(self.rows) != 1 else ''})")
@@ -182,12 +184,15 @@ def select(graph: Graph | Dataset, query: str, bindings: dict[str, Node] | None 
         raise QueryError("only SELECT and ASK queries give a table; "
                          "use --format turtle for CONSTRUCT and DESCRIBE")
     variables = tuple(str(v) for v in result.vars or ())
-    terms = tuple(tuple(row[v] for v in result.vars or ()) for row in result)
+    # a SELECT's rows are ResultRows (rdflib types iteration for every query form)
+    terms = tuple(tuple(row[v] for v in result.vars or ())
+                  for row in result if isinstance(row, ResultRow))
     rows = tuple(tuple(_text(t) for t in row) for row in terms)
     return Table(variables, rows, terms)
 
 
-def graph_result(graph: Graph | Dataset, query: str, bindings: dict[str, Node] | None = None) -> Graph:
+def graph_result(graph: Graph | Dataset, query: str,
+                 bindings: dict[str, Node] | None = None) -> Graph:
     """Run a CONSTRUCT or DESCRIBE query; its graph."""
     text = with_bindings(query, bindings or {})
     check_syntax(text)

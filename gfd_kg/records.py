@@ -207,9 +207,12 @@ class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
     when PyYAML has it (seven times faster on a large corpus), with the same marks."""
 
 
-class _LineDict(dict):
+_Key = str | int | float | bool | None  # what a YAML key may be here (checked on load)
+
+
+class _LineDict(dict[_Key, Any]):
     line: int = 0
-    key_lines: dict[str, int]
+    key_lines: dict[_Key, int]
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
@@ -347,7 +350,7 @@ def _read_file(path: Path, problems: list[Problem]) -> list[tuple[Kind, _LineDic
     except yaml.YAMLError as e:
         problems.append(Problem(path, None, None, f"malformed YAML: {e}"))
         return []
-    except Exception as e:  # noqa: BLE001 - PyYAML's constructors raise what they raise
+    except Exception as e:  # PyYAML's constructors raise what they raise
         # (a date like 2008-02-30, "!!bool maybe", nesting too deep for the parser)
         problems.append(Problem(path, None, None,
             f"a value cannot be read ({type(e).__name__}: {str(e)[:200]}); fix it: dates are "
@@ -355,14 +358,14 @@ def _read_file(path: Path, problems: list[Problem]) -> list[tuple[Kind, _LineDic
         return []
     if doc is None:
         return []
-    if not isinstance(doc, dict):
+    if not isinstance(doc, _LineDict):  # _LineLoader makes every mapping one
         problems.append(Problem(path, 1, None,
             f"a record file is a mapping from a kind ({', '.join(KINDS)}) to a list of records"))
         return []
     out = []
     for key, items in doc.items():
         line = doc.key_lines.get(key)
-        kind = KINDS.get(key)
+        kind = KINDS.get(key) if isinstance(key, str) else None
         if kind is None:
             problems.append(Problem(path, line, None,
                 f"unknown kind {key!r}; use one of: {', '.join(KINDS)}"))
@@ -371,7 +374,7 @@ def _read_file(path: Path, problems: list[Problem]) -> list[tuple[Kind, _LineDic
             problems.append(Problem(path, line, None, f"{key!r} must be a list of records"))
             continue
         for order, item in enumerate(items):
-            if not isinstance(item, dict):
+            if not isinstance(item, _LineDict):
                 problems.append(Problem(path, line, None,
                     f"{key} entry #{order + 1} must be a mapping with an id"))
                 continue
@@ -440,7 +443,8 @@ def _convert(spec: F, value: Any, name: str, line_count: int | None) -> Any:
         if line_count is not None:
             for _, last in spans:
                 if last > line_count:
-                    raise ValueError(f"line {last} is past the end of the agenda ({line_count} lines)")
+                    raise ValueError(f"line {last} is past the end of the agenda "
+                                     f"({line_count} lines)")
         return spans
     if t == "date":
         if isinstance(value, datetime):

@@ -149,8 +149,9 @@ def _decode(path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
-        raise SdmxError(path, [(line, f"byte 0x{raw[e.start]:02x} is not UTF-8; SDMX-CSV is "
-                                      "UTF-8: save the file as UTF-8 (with or without BOM)")]) from e
+        raise SdmxError(path, [(line, f"byte 0x{raw[e.start]:02x} is not UTF-8; SDMX-CSV "
+                                      "is UTF-8: save the file as UTF-8 (with or without "
+                                      "BOM)")]) from e
 
 
 def _layout(path: Path, first_line: str) -> tuple[str, str]:
@@ -301,7 +302,7 @@ class _Reader:
         key = tuple(self.key(row))
         value = self.value(row)
         if key in self.seen:
-            shown = ", ".join(f"{d}={c}" for d, c in zip(self.dimensions, key))
+            shown = ", ".join(f"{d}={c}" for d, c in zip(self.dimensions, key, strict=True))
             raise _Refused(f"the observation {shown} is also on line {self.seen[key]}; keep "
                            "one of the two rows")
         self.seen[key] = n

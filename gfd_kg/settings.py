@@ -8,8 +8,6 @@ from pathlib import Path
 
 from .iris import BASE_ENV, DEFAULT_BASE
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 
 @dataclass(frozen=True)
 class Setting:
@@ -17,6 +15,7 @@ class Setting:
     default: str
     help: str
     env: str | None = None
+    unset: str = "none"  # what an empty default means, as the help says it
 
 
 SETTINGS: dict[str, Setting] = {
@@ -25,9 +24,11 @@ SETTINGS: dict[str, Setting] = {
         Setting("base", DEFAULT_BASE,
                 "Base IRI every dataset IRI is minted under (http(s), ending in '/').",
                 env=BASE_ENV),
-        Setting("data", str(PROJECT_ROOT / "data"),
+        Setting("data", "",
                 "Folder with the agenda text (source/), corrections.yaml and the record "
-                "files (records/**/*.yaml)."),
+                "files (records/**/*.yaml).",
+                unset="the curated data installed with the package (gfd_kg/data, the "
+                      "checkout's data/ in an editable install)"),
         Setting("out", "dist", "Folder the build writes its files to."),
         Setting("build_time", "",
                 "Time the provenance and the dataset description record for the build (ISO "

@@ -40,7 +40,8 @@ def parse_spans(text: Any) -> list[LineSpan]:
         first = int(m.group(1))
         last = int(m.group(2) or first)
         if first < 1 or last < first:
-            raise ValueError(f"line range {part.strip()!r} must start at 1 or more and not run backwards")
+            raise ValueError(f"line range {part.strip()!r} must start at 1 or more and not "
+                             "run backwards")
         spans.append((first, last))
     return spans
 
@@ -77,7 +78,8 @@ class Agenda:
 
     def corrected_line(self, number: int) -> str:
         if not 1 <= number <= len(self.lines):
-            raise SourceError(f"{self.path}: there is no line {number} (the agenda has {len(self.lines)})")
+            raise SourceError(f"{self.path}: there is no line {number} (the agenda has "
+                              f"{len(self.lines)})")
         text = self.lines[number - 1]
         for c in self.corrections:
             if c.line == number:

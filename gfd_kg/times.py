@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 VENUE_TZ = "Africa/Tunis"
@@ -60,7 +60,7 @@ def localize(day: date, at: time, tz_name: str = VENUE_TZ) -> datetime:
     late = naive.replace(tzinfo=tz, fold=1)
     if early.utcoffset() != late.utcoffset():
         # zoneinfo marks both gaps and folds this way: tell them apart by round trip.
-        roundtrip = early.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None)
+        roundtrip = early.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
         if roundtrip != naive:
             raise ValueError(
                 f"{day} {at:%H:%M} does not exist in {tz_name} (the clocks skip it); "

@@ -10,9 +10,9 @@ from gfd_kg import artefacts
 from gfd_kg.build import Built, assemble, check_and_reason
 from gfd_kg.iris import IRIs
 from gfd_kg.model import CONTACTS_GRAPH, DATA_GRAPH
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import data_dir
 
-DATA = PROJECT_ROOT / "data"
+DATA = data_dir()
 
 
 @pytest.fixture(scope="session")

@@ -93,8 +93,8 @@ def test_landing_to_person_to_query_results(server, page):
 def test_query_form_with_a_typed_query(server, page):
     page.goto(server + "/sparql")
     page.fill("textarea[name='query']",
-              "SELECT ?name WHERE { ?p a <http://schema.org/Person> ; <http://schema.org/name> ?name } "
-              "ORDER BY ?name LIMIT 3")
+              "SELECT ?name WHERE { ?p a <http://schema.org/Person> ; "
+              "<http://schema.org/name> ?name } ORDER BY ?name LIMIT 3")
     page.click("#run-query")
     page.wait_for_selector("table#results")
     cells = page.locator("table#results tbody td").all_inner_texts()

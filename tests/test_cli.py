@@ -73,7 +73,8 @@ def test_base_iri_is_configurable(tmp_path):
     result = run_cli("build", "--out", str(out), "--base", "http://example.org/gfd/")
     assert result.returncode == 0, result.stderr
     text = (out / "gfd.ttl").read_text(encoding="utf-8")
-    assert "<http://example.org/gfd/person/" in text or "person: <http://example.org/gfd/person/>" in text
+    assert ("<http://example.org/gfd/person/" in text
+            or "person: <http://example.org/gfd/person/>" in text)
     assert "w3id.org" not in text
 
 

@@ -14,17 +14,20 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
 from gfd_kg import artefacts
-from gfd_kg.artefacts import ONTOLOGY_DIR, SHAPES_DIR
 from gfd_kg.docs import ontology_html, shapes_html
 from gfd_kg.iris import DEFAULT_BASE, SCHEMA, IRIs
+from gfd_kg.resources import ontology_dir, shapes_dir
 
-ONTOLOGY_FILE = ONTOLOGY_DIR / "gfd.ttl"
-SHAPES_FILE = SHAPES_DIR / "gfd.ttl"
+ONTOLOGY_FILE = ontology_dir() / "gfd.ttl"
+SHAPES_FILE = shapes_dir() / "gfd.ttl"
 GFDO = Namespace(DEFAULT_BASE + "ontology/")
 VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                  "source", "track", "wbr"}
 TERM_TYPES = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, SKOS.ConceptScheme,
               SKOS.Concept)
+
+SELECT = ("SELECT $this WHERE { $this schema:startDate ?s ; schema:endDate ?e . "
+          "FILTER (?e < ?s) }")
 
 TINY_SHAPES = """
 @prefix sh:     <http://www.w3.org/ns/shacl#> .
@@ -53,7 +56,7 @@ ex:SeminarShape a sh:NodeShape ;
     sh:sparql [
         sh:message "A seminar must not end before it starts." ;
         sh:prefixes ex: ;
-        sh:select "SELECT $this WHERE { $this schema:startDate ?s ; schema:endDate ?e . FILTER (?e < ?s) }"
+        sh:select \"""" + SELECT + """\"
     ] .
 
 ex:TalkShape a sh:NodeShape ;
@@ -71,8 +74,6 @@ ex:TalkShape a sh:NodeShape ;
         sh:in ( gfdo:ToBeConfirmed )
     ] .
 """
-SELECT = ("SELECT $this WHERE { $this schema:startDate ?s ; schema:endDate ?e . "
-          "FILTER (?e < ?s) }")
 
 
 class Page(HTMLParser):

@@ -16,7 +16,12 @@ import pytest
 from rdflib import RDF, RDFS, Graph, Namespace, URIRef
 
 from gfd_kg.embed import (
-    ATTENDANCE_MODE, EVENT_STATUS, EmbedError, document_name, dumps, embeddings,
+    ATTENDANCE_MODE,
+    EVENT_STATUS,
+    EmbedError,
+    document_name,
+    dumps,
+    embeddings,
     event_embedding,
 )
 from gfd_kg.iris import SCHEMA
@@ -385,7 +390,7 @@ def _same_after_expansion(node: dict[str, Any], exp: dict[str, Any], where: str)
     for k in keys:
         compact, expanded = _values(node[k]), exp[SCHEMA_HTTP + k]
         assert len(compact) == len(expanded), f"{where}.{k}"
-        for n, (c, e) in enumerate(zip(compact, expanded)):
+        for n, (c, e) in enumerate(zip(compact, expanded, strict=True)):
             if isinstance(c, dict):
                 _same_after_expansion(c, e, f"{where}.{k}[{n}]")
             else:

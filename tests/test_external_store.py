@@ -354,7 +354,8 @@ def test_embedded_endpoint_and_oxigraph_server_give_identical_answers(
     ours = select_remote(embedded, text, bindings)
     theirs = select_remote(oxigraph.query, text, bindings)
     assert ours.variables == theirs.variables
-    assert [tuple(map(shape, r)) for r in ours.terms] == [tuple(map(shape, r)) for r in theirs.terms]
+    assert ([tuple(map(shape, r)) for r in ours.terms]
+            == [tuple(map(shape, r)) for r in theirs.terms])
     assert len(ours.rows) > 0
 
 
@@ -366,5 +367,6 @@ def test_cli_publish_replaces_the_graphs(dist, oxigraph, local):
     assert result.stdout.count("replaced ") == 4
     again = run_cli("publish", "--store", oxigraph.store, "--out", str(dist))
     assert again.stdout == result.stdout
-    down = run_cli("publish", "--store", f"http://127.0.0.1:{free_port()}/store", "--out", str(dist))
+    down = run_cli("publish", "--store", f"http://127.0.0.1:{free_port()}/store",
+                   "--out", str(dist))
     assert down.returncode == 4 and "cannot be reached" in down.stderr

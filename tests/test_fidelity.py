@@ -10,10 +10,10 @@ import pytest
 from rdflib import RDF, Literal
 
 from gfd_kg.records import KINDS, Record
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import links_csv
 from gfd_kg.source import normalise_space
 
-LINKS = PROJECT_ROOT / "data" / "reference" / "links.csv"
+LINKS = links_csv()
 
 # Field types whose values are copied from the agenda text.
 COPIED = {"text", "texts", "url", "email", "duration"}
@@ -82,7 +82,8 @@ def test_wikidata_and_iso_codes_come_from_the_link_table(built):
     wrong = []
     for rec in built.records:
         for name in ("wikidata", "iso_alpha2", "iso_alpha3"):
-            if rec.get(name) and not re.search(rf"\b{rec.get(name)}\b", links.get(rec.get("reference"), "")):
+            cited = links.get(rec.get("reference"), "")
+            if rec.get(name) and not re.search(rf"\b{rec.get(name)}\b", cited):
                 wrong.append((rec.id, name, rec.get(name)))
     assert wrong == []
 

@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from gfd_kg import records as records_module
 from gfd_kg.errors import GfdError, RecordsError
 from gfd_kg.records import load_records, record_files
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import data_dir
 from gfd_kg.source import load_agenda
 from tests.server import build_dist, running_server
 
@@ -65,7 +65,7 @@ def examples(n: int) -> int:
     return max(1, int(n * SCALE))
 
 
-DATA = PROJECT_ROOT / "data"
+DATA = data_dir()
 TIMEOUT = 10.0  # seconds a client waits for any answer; the server's query limit is 2 s here
 QUERY_TIME_LIMIT = "2"
 
@@ -304,7 +304,7 @@ def test_every_yaml_trick_in_every_kind_of_field(records_copy, agenda_lines):
                  if (m := _KEY_LINE.match(line)) and m.group("key") == key.encode())
         for trick in YAML_TRICKS:
             changed = Edit("value", text=trick).apply(b"\n".join(lines[n:n + 1]))
-            path.write_bytes(b"\n".join(lines[:n] + [changed] + lines[n + 1:]))
+            path.write_bytes(b"\n".join([*lines[:n], changed, *lines[n + 1:]]))
             try:
                 with pytest.MonkeyPatch.context() as mp:
                     mp.setattr(records_module, "_read_file", _read_unchanged_once(path))
@@ -314,7 +314,7 @@ def test_every_yaml_trick_in_every_kind_of_field(records_copy, agenda_lines):
                     _assert_problems_are_located(e, records_copy)
                 except AssertionError as a:
                     failures.setdefault(f"{trick[:40]!r}: {a}", []).append(key)
-            except Exception as e:  # noqa: BLE001 - each one is what the test reports
+            except Exception as e:  # each one is what the test reports
                 failures.setdefault(f"{trick[:40]!r}: {type(e).__name__}: {str(e)[:100]}",
                                     []).append(key)
             finally:
@@ -373,7 +373,8 @@ BAD_ESCAPES = ["%", "%Z", "%ZZ", "%2", "%C3", "%00", "%2F", "%2f", "%25", "%2e%2
                "%22%3E%3Cx-fuzz%3E", "%E2%80%AE"]
 # characters a client may send raw in a request target (h11: visible ASCII)
 RAW = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "?")
-LEAKS = ("Traceback", 'File "', "site-packages", str(PROJECT_ROOT), "gfd-kg-store-")
+LEAKS = ("Traceback", 'File "', "site-packages", str(Path(__file__).resolve().parents[1]),
+         "gfd-kg-store-")
 
 
 def _pct(data: bytes) -> str:
@@ -529,7 +530,7 @@ def query_string(draw, one_query: bool = False) -> str:
             parts.append(f"{quote(key, safe='')}={raw}")
         else:
             parts.append(quote(key, safe=""))
-    parts += draw(st.lists(st.sampled_from(BAD_ESCAPES + ["&", "=", "==", ";", "+"]),
+    parts += draw(st.lists(st.sampled_from([*BAD_ESCAPES, "&", "=", "==", ";", "+"]),
                            max_size=2))
     return "&".join(parts)
 

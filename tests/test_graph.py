@@ -9,10 +9,10 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
 from gfd_kg.iris import SCHEMA
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import ontology_dir
 from gfd_kg.times import VENUE_TZ, localize
 
-ONTOLOGY = PROJECT_ROOT / "ontology" / "gfd.ttl"
+ONTOLOGY = ontology_dir() / "gfd.ttl"
 
 
 def _record_of(iri: str, iris) -> tuple[str, str] | None:
@@ -48,7 +48,8 @@ def test_every_subject_comes_from_a_record(built, data_graph, iris):
     assert strays == []
 
 
-def test_every_text_field_of_a_record_is_a_literal_of_its_subject(built, data_graph, contacts_graph, iris):
+def test_every_text_field_of_a_record_is_a_literal_of_its_subject(built, data_graph,
+                                                                   contacts_graph, iris):
     """Each text value of a record is published on the record's node or a node minted
     under it (its address, its roles)."""
     from tests.test_fidelity import _copied_values

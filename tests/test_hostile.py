@@ -29,7 +29,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.query import Result
 
 from gfd_kg.iris import base_from_env
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import data_dir
 from tests.server import running_server
 from tests.test_browser import ARTIFACTS, browser  # noqa: F401 - the shared browser fixture
 from tests.test_cli import run_cli
@@ -139,7 +139,7 @@ def _edit(data: Path, rel: str, key: str, ident: str, field: str, value: Any) ->
 def hostile_dist(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("hostile")
     data = root / "data"
-    shutil.copytree(PROJECT_ROOT / "data", data)
+    shutil.copytree(data_dir(), data)
     for edit in EDITS:
         _edit(data, *edit)
     out = root / "dist"

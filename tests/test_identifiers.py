@@ -6,17 +6,16 @@ from __future__ import annotations
 import csv
 import re
 
-import pytest
 from rdflib import OWL, RDF, Literal, URIRef
 
 from gfd_kg.iris import PROV, SCHEMA, WD
 from gfd_kg.model import DATA_GRAPH
 from gfd_kg.query import select
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import links_csv, queries_dir
 from gfd_kg.source import normalise_space
 from tests.test_fidelity import _org_names
 
-LINKS = PROJECT_ROOT / "data" / "reference" / "links.csv"
+LINKS = links_csv()
 
 
 def _verified_rows() -> list[dict[str, str]]:
@@ -49,7 +48,8 @@ def test_no_identifier_that_the_link_table_does_not_verify(data_graph, iris):
     assert used_isbns == {"978-92-64-04279-7"} and used_isbns <= isbns
     o = iris.ontology
     for c in data_graph.subjects(RDF.type, SCHEMA.Country):
-        pair = (str(data_graph.value(c, o.iso3166Alpha2)), str(data_graph.value(c, o.iso3166Alpha3)))
+        pair = (str(data_graph.value(c, o.iso3166Alpha2)),
+                str(data_graph.value(c, o.iso3166Alpha3)))
         assert pair in codes, c
 
 
@@ -88,7 +88,7 @@ def test_every_statement_about_a_person_is_traced_to_its_agenda_lines(reasoned, 
     lines, and the statement's value (or the name of the thing it points to) is in them."""
     data = reasoned.graph(DATA_GRAPH, iris)
     union = data + reasoned.provenance
-    query = (PROJECT_ROOT / "queries" / "fact-source.rq").read_text(encoding="utf-8")
+    query = (queries_dir() / "fact-source.rq").read_text(encoding="utf-8")
     def spans_of(node) -> list[tuple[int, int]]:
         return [(int(r[1]), int(r[2])) for r in select(union, query, {"subject": node}).rows]
 

@@ -18,7 +18,8 @@ VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
 
 
 @settings(max_examples=300, deadline=None)
-@given(value=VALUES, width=st.integers(min_value=0, max_value=3), margin=st.sampled_from(["", "  "]))
+@given(value=VALUES, width=st.integers(min_value=0, max_value=3),
+       margin=st.sampled_from(["", "  "]))
 def test_the_same_text_as_the_json_module(value, width, margin):
     expected = json.dumps(value, ensure_ascii=False, indent=width).replace("\n", "\n" + margin)
     assert indented(value, " " * width, margin) == expected

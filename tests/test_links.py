@@ -12,18 +12,24 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from gfd_kg.links import (MISMATCH, NOTE, USER_AGENT, check_links, is_offline_error,
-                          names_of, same_name)
+from gfd_kg.links import (
+    MISMATCH,
+    NOTE,
+    USER_AGENT,
+    check_links,
+    is_offline_error,
+    names_of,
+    same_name,
+)
 from gfd_kg.query import EndpointError
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import links_csv
 
 from .server import free_port, running_server
 
-LINKS = PROJECT_ROOT / "data" / "reference" / "links.csv"
+LINKS = links_csv()
 
 # What Wikidata says of the table's items (English labels as on wikidata.org, a French
 # label here and there that the check must ignore), except for the planted differences:
@@ -203,7 +209,7 @@ def test_the_request_names_gfd_kg_as_its_user_agent():
     agents: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             agents.append(self.headers.get("User-Agent", ""))
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             body = b'{"head": {"vars": ["item"]}, "results": {"bindings": []}}'

@@ -33,7 +33,7 @@ def test_there_are_terms(ontology, iris):
 def test_every_term_has_a_label_and_a_definition(ontology, iris, lang):
     missing = []
     for term in _terms(ontology, iris):
-        labels = list(ontology.objects(term, RDFS.label)) + list(ontology.objects(term, SKOS.prefLabel))
+        labels = [*ontology.objects(term, RDFS.label), *ontology.objects(term, SKOS.prefLabel)]
         if not any(getattr(label, "language", None) == lang for label in labels):
             missing.append((str(term), "label"))
         if not any(d.language == lang for d in ontology.objects(term, SKOS.definition)):
@@ -60,8 +60,9 @@ def test_event_and_organisation_classes_are_aligned_to_schema_org(ontology, iris
 
 def test_partnership_kinds_are_disjoint(ontology, iris):
     o = iris.ontology
-    assert ((o.PublicPrivatePartnership, OWL.disjointWith, o.PublicPublicCollaboration) in ontology
-            or (o.PublicPublicCollaboration, OWL.disjointWith, o.PublicPrivatePartnership) in ontology)
+    ppp, pubpub = o.PublicPrivatePartnership, o.PublicPublicCollaboration
+    assert ((ppp, OWL.disjointWith, pubpub) in ontology
+            or (pubpub, OWL.disjointWith, ppp) in ontology)
 
 
 def test_ontology_follows_the_base_iri(tmp_path):

@@ -17,7 +17,6 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 
-from gfd_kg.artefacts import QUERIES_DIR
 from gfd_kg.embed import dumps, event_embedding
 from gfd_kg.iris import SCHEMA, IRIs
 from gfd_kg.web.pages import (
@@ -25,10 +24,10 @@ from gfd_kg.web.pages import (
     results_page, timeline_svg,
 )
 from gfd_kg.query import QueryFile, Table, load_query, select
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import ontology_dir, queries_dir
 
-ONTOLOGY = PROJECT_ROOT / "ontology" / "gfd.ttl"
-QUERIES = PROJECT_ROOT / "queries"
+ONTOLOGY = ontology_dir() / "gfd.ttl"
+QUERIES = queries_dir()
 HOSTILE = "<script>alert(1)</script> \"quoted\" & 'single' </script><!--"
 
 
@@ -640,7 +639,7 @@ def test_landing_page(examples):
     downloads = html_text[html_text.index('id="downloads"'):html_text.index("</table>")]
     assert "gfd.ttl" in downloads and "123.5 kB" in downloads and "999 bytes" in downloads
     assert "<code>text/turtle</code>" in downloads
-    assert len(p.by_tag("details")) == len(examples) == len(list(QUERIES_DIR.glob("*.rq")))
+    assert len(p.by_tag("details")) == len(examples) == len(list(QUERIES.glob("*.rq")))
     for q in examples:
         assert f"<h3>{html.escape(q.title)}</h3>" in html_text
         run = [h for h, t in p.links if t == "Run this query"]

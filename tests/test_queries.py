@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from gfd_kg.query import load_dataset, load_query, parse_bindings, select
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import queries_dir
 from tests.server import build_dist
 from tests.test_cli import run_cli
 
 ANSWERS = Path(__file__).parent / "query-answers"
-QUERIES = sorted((PROJECT_ROOT / "queries").glob("*.rq"))
+QUERIES = sorted(queries_dir().glob("*.rq"))
 
 
 def expected(name: str) -> tuple[tuple[str, ...], list[tuple[str, ...]], dict]:

@@ -21,16 +21,24 @@ from rdflib.namespace import RDF, SKOS, XSD
 from gfd_kg.errors import SourceError
 from gfd_kg.iris import IRIs
 from gfd_kg.query import load_dataset, load_query, select
-from gfd_kg.sdmx import (QB, SDMX_DIMENSION, SDMX_MEASURE, SdmxError, import_sdmx,
-                         read_sdmx_csv, seminar_countries, to_cube)
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import queries_dir
+from gfd_kg.sdmx import (
+    QB,
+    SDMX_DIMENSION,
+    SDMX_MEASURE,
+    SdmxError,
+    import_sdmx,
+    read_sdmx_csv,
+    seminar_countries,
+    to_cube,
+)
 from tests.server import build_dist
 from tests.test_cli import run_cli
 
 FIXTURES = Path(__file__).parent / "sdmx"
 V1 = FIXTURES / "oecd-made-up-v1.csv"
 V2 = FIXTURES / "oecd-made-up-v2.csv"
-JOIN_QUERY = PROJECT_ROOT / "queries" / "sdmx" / "join-indicator.rq"
+JOIN_QUERY = queries_dir() / "sdmx" / "join-indicator.rq"
 JOIN_ANSWER = FIXTURES / "join-indicator.csv"
 NAME = "oecd-made-up"
 SEMINAR_AREAS = ("BEL", "DNK", "EGY", "FRA", "ITA", "JOR", "KOR", "MAR", "TUN", "USA")
@@ -57,8 +65,8 @@ BAD = {
     "bad-ragged-row.csv": [(3, "9 fields where the header has 10")],
     "bad-partial-key.csv": [(3, "REF_AREA is empty; every row must give a full observation key")],
     "bad-two-dataflows.csv": [(3, "STRUCTURE_ID 'OECD.GFD.TEST:DSD_MADE_UP@DF_OTHER_MADE_UP(1.0)' "
-                                  "differs from 'OECD.GFD.TEST:DSD_MADE_UP@DF_MADE_UP_NUMBERS(1.0)' "
-                                  "on line 2")],
+                                  "differs from "
+                                  "'OECD.GFD.TEST:DSD_MADE_UP@DF_MADE_UP_NUMBERS(1.0)' on line 2")],
     "bad-several-problems.csv": [(3, "9 fields where the header has 10"),
                                  (4, "OBS_VALUE 'about 33' is not a number"),
                                  (5, "11 fields where the header has 10")],
@@ -241,7 +249,7 @@ def test_join_query_answers_what_the_fixture_numbers_say(dist):
 
 def test_join_query_has_no_answer_on_the_seminar_graph_alone(built):
     """Why it lives in queries/sdmx/, out of the competency queries' glob."""
-    assert JOIN_QUERY not in (PROJECT_ROOT / "queries").glob("*.rq")
+    assert JOIN_QUERY not in queries_dir().glob("*.rq")
     table = select(load_dataset([built / "gfd.trig"]), load_query(JOIN_QUERY).text)
     assert table.rows == ()
 
@@ -253,7 +261,7 @@ def test_a_bad_file_is_refused_with_its_lines_and_nothing_is_written(name, dist)
         import_sdmx(path, dist, IRIs())
     e = caught.value
     assert [line for line, _ in e.problems] == [line for line, _ in BAD[name]]
-    for (line, message), (_, expected) in zip(e.problems, BAD[name]):
+    for (line, message), (_, expected) in zip(e.problems, BAD[name], strict=True):
         assert expected in message
         assert f"{path}:{line}: {message}" in str(e)
     assert e.line == BAD[name][0][0]
@@ -305,8 +313,6 @@ def test_output_is_deterministic(built, tmp_path):
 def test_cli_import_then_join_query_and_a_rebuild_keeps_the_import(tmp_path):
     """As the README shows it: build, import, query the join; rebuild; the import stays."""
     import csv as _csv
-
-    from tests.test_cli import run_cli
 
     out = tmp_path / "dist"
     assert run_cli("build", "--out", str(out)).returncode == 0

@@ -19,7 +19,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
-from gfd_kg.artefacts import QUERIES_DIR
+from gfd_kg.resources import queries_dir
 from gfd_kg.model import DATA_GRAPH
 from tests.server import build_dist, running_server, store_folders
 
@@ -443,7 +443,7 @@ def test_the_store_on_disk_answers_as_the_one_in_memory(dist, client, tmp_path):
     """The default store is in memory, loaded once and shared by the forked server
     processes; --store disk serves the same data from a temporary on-disk store: the same
     quads, every competency query's answer, the same IRI pages, and nothing left behind."""
-    queries = [SIMPLE] + [p.read_text(encoding="utf-8") for p in sorted(QUERIES_DIR.glob("*.rq"))]
+    queries = [SIMPLE] + [p.read_text(encoding="utf-8") for p in sorted(queries_dir().glob("*.rq"))]
     with running_server("--out", str(dist), "--timeout", "2", "--max-rows", "1000",
                         "--max-query-bytes", "20000", "--store", "disk") as base, \
             httpx.Client(base_url=base, timeout=30) as disk:

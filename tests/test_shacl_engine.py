@@ -13,11 +13,11 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import SH, XSD
 
 from gfd_kg.reason import infer
-from gfd_kg.settings import PROJECT_ROOT
+from gfd_kg.resources import data_dir
 from gfd_kg.shacl import CompiledShapes, ShapesError
 from gfd_kg.validate import Report, validate, validation_graph
 
-FIXTURES = sorted((PROJECT_ROOT / "tests" / "shapes").glob("bad-*.ttl"))
+FIXTURES = sorted((Path(__file__).parent / "shapes").glob("bad-*.ttl"))
 SH_PREFIXES = "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .\n"
 
 
@@ -88,7 +88,7 @@ def test_synthetic_seminar_gets_pyshacls_report(tmp_path, shapes_graph, ontology
     from gfd_kg.model import DATA_GRAPH
     from gfd_kg.synth import synthesise
 
-    corpus = synthesise(PROJECT_ROOT / "data", 2, tmp_path / "synth", seed=7)
+    corpus = synthesise(data_dir(), 2, tmp_path / "synth", seed=7)
     data = assemble(corpus, iris).graph(DATA_GRAPH, iris)
     compiled, reference = _both(data, shapes_graph, ontology_graph)
     assert reference.conforms

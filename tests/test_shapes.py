@@ -19,10 +19,9 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDFS, SH, SKOS
 
 from gfd_kg.iris import SCHEMA, IRIs
-from gfd_kg.settings import PROJECT_ROOT
 from gfd_kg.validate import Report, validate
 
-FIXTURES = sorted((PROJECT_ROOT / "tests" / "shapes").glob("bad-*.ttl"))
+FIXTURES = sorted((Path(__file__).parent / "shapes").glob("bad-*.ttl"))
 TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
 VENUE_TELEPHONE = "+216 860 054"  # as the agenda prints it: +216 and only 6 digits
 

@@ -27,7 +27,6 @@ from rdflib import RDF, RDFS, BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-from gfd_kg.settings import PROJECT_ROOT
 
 from .server import running_server
 
@@ -35,7 +34,7 @@ SUITE_ENV = "GFD_KG_W3C_PROTOCOL_TESTS"
 # The suite is not ours to copy into the project: it is read where the workplace keeps it,
 # in shared/ beside the checkout (CI lays a copy there too).
 SUITE_CANDIDATES = (
-    PROJECT_ROOT.parent / "shared" / "peer-tests" / "w3c-sparql11-protocol",
+    Path(__file__).resolve().parents[1].parent / "shared" / "peer-tests" / "w3c-sparql11-protocol",
     Path("/work/shared/peer-tests/w3c-sparql11-protocol"),
 )
 

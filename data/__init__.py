@@ -1,0 +1,2 @@
+"""Package data (gfd_kg.data): this folder is installed inside the package; see
+gfd_kg/resources.py."""
