@@ -44,7 +44,16 @@ def wait_until_up(url: str, process: subprocess.Popen, deadline: float = 60.0) -
 @contextmanager
 def running_server(*args: str, env: dict[str, str] | None = None,
                    log: Path | None = None) -> Iterator[str]:
-    """``with running_server("--out", dist) as base_url: ...`` -> "http://127.0.0.1:PORT".
+    """``with running_server("--out", dist) as base_url: ...`` -> "http://127.0.0.1:PORT"."""
+    with served(*args, env=env, log=log) as (base, _process):
+        yield base
+
+
+@contextmanager
+def served(*args: str, env: dict[str, str] | None = None,
+           log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``with served("--out", dist) as (base_url, process): ...``, the process being the
+    server's main process (its workers are its children: ``workers_of``).
 
     The server's output goes to ``log`` (kept) or to a temporary file. It gets a temporary
     folder of its own (TMPDIR), for its store: a server stopped by TERM must have removed
@@ -64,7 +73,7 @@ def running_server(*args: str, env: dict[str, str] | None = None,
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base + "/health", process)
-        yield base
+        yield base, process
     finally:
         killed = stop(process)
         out.close()
@@ -73,6 +82,15 @@ def running_server(*args: str, env: dict[str, str] | None = None,
         left = store_folders(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
     assert killed or not left, f"the server stopped by TERM left its store behind: {left}"
+
+
+def workers_of(process: subprocess.Popen) -> list[int]:
+    """The pids of the server's worker processes (the main process's children), from /proc."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    try:
+        return sorted(int(pid) for pid in children.read_text().split())
+    except OSError:
+        return []
 
 
 def store_folders(tmp: Path) -> list[str]:

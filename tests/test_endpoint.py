@@ -6,7 +6,10 @@ processes share admit exactly what the limit allows."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import socket
 import threading
 import time
@@ -17,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.server import running_server
+from tests.server import served, workers_of
 
 # -- over HTTP ---------------------------------------------------------------------------
 
@@ -27,11 +30,51 @@ DATA = "".join(f"<urn:g> {{ <urn:s{n}> <urn:p> <urn:o{n % 7}> . }}\n" for n in r
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    trig = tmp_path_factory.mktemp("inline") / "data.trig"
+def data(tmp_path_factory):
+    trig = tmp_path_factory.mktemp("endpoint") / "data.trig"
     trig.write_text(DATA, encoding="utf-8")
-    with running_server(str(trig), "--timeout", "2", "--workers", "2") as base:
-        yield base
+    return trig
+
+
+@pytest.fixture(scope="module")
+def serving(data):
+    with served(str(data), "--timeout", "2", "--workers", "2") as (base, process):
+        yield base, process
+
+
+@pytest.fixture(scope="module")
+def server(serving):
+    return serving[0]
+
+
+def _runaway(base: str, client: int = 99) -> httpx.Response:
+    with _client(client, base) as c:
+        return c.get("/sparql", params={"query": RUNAWAY})
+
+
+def _ask(base: str, client: int) -> int | str:
+    """A fresh connection from its own address asks a simple query: the status, or the
+    error that took its answer."""
+    try:
+        with _client(client, base) as c:
+            return c.get("/sparql", params={"query": SIMPLE}).status_code
+    except httpx.HTTPError as e:
+        return repr(e)
+
+
+def _at_once(calls: list) -> list:
+    """Run the calls in threads, all at once; their results in order."""
+    results: list = [None] * len(calls)
+
+    def run(n: int) -> None:
+        results[n] = calls[n]()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
 
 
 def _client(n: int, base: str) -> httpx.Client:
@@ -70,6 +113,77 @@ def test_a_runaway_query_costs_other_clients_nothing(server):
     finally:
         for c in clients:
             c.close()
+
+
+def test_clients_that_connect_as_a_worker_retires_are_all_answered(server):
+    """Right after a runaway query's 503 its worker retires: sixteen fresh connections
+    opened at that moment, five times over, each get their answer (a worker that closes
+    connections it has not read yet would drop some)."""
+    for _ in range(5):
+        r = _runaway(server)
+        assert r.status_code == 503 and "stopped after 2 s" in r.text
+        assert _at_once([lambda n=n: _ask(server, 20 + n) for n in range(16)]) == [200] * 16
+
+
+def test_a_retired_worker_is_replaced(serving):
+    """The retired worker exits and the process manager forks its replacement: the same
+    number of workers, one of them new, every one answering."""
+    base, process = serving
+    before = workers_of(process)
+    assert len(before) == 2
+    assert _runaway(base).status_code == 503
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        now = workers_of(process)
+        if len(now) == 2 and now != before:
+            break
+        time.sleep(0.05)  # polling interval, not a wait for readiness
+    assert len(now) == 2 and set(now) != set(before), (before, now)
+    assert _at_once([lambda n=n: _ask(base, 40 + n) for n in range(20)]) == [200] * 20
+
+
+def test_the_per_client_limit_holds_across_the_workers(data):
+    """--max-per-client 2 with two workers: of four runaway queries sent at once from one
+    client, whichever workers their connections land on, two run (503 at the limit) and two
+    are refused at once (429); another client is answered meanwhile. Counted in each worker
+    alone, a client whose connections land on both would run up to four."""
+    with served(str(data), "--timeout", "2", "--workers", "2",
+                "--max-per-client", "2") as (base, _process):
+        calls = [lambda: _runaway(base, client=5) for _ in range(4)]
+        calls.append(lambda: (time.sleep(0.5), _ask(base, 6))[1])
+        results = _at_once(calls)
+        assert sorted(r.status_code for r in results[:4]) == [429, 429, 503, 503]
+        assert results[4] == 200
+        assert all("too many queries at once from one client" in r.text
+                   for r in results[:4] if r.status_code == 429)
+
+
+def test_a_killed_worker_is_replaced_and_its_client_counts_cleared(data):
+    """--max-per-client 1: a client's query is running when every worker is killed; the
+    process manager forks new workers, and the client may ask again (its count went with
+    the worker that held it)."""
+    with served(str(data), "--timeout", "60", "--workers", "2",
+                "--max-per-client", "1") as (base, process):
+        before = workers_of(process)
+        t = threading.Thread(target=lambda: _ask_runaway_ignoring_the_drop(base))
+        t.start()
+        deadline = time.monotonic() + 10
+        while _ask(base, 7) != 429:  # the runaway query is running
+            assert time.monotonic() < deadline
+            time.sleep(0.05)  # polling interval, not a wait for readiness
+        for pid in before:
+            os.kill(pid, signal.SIGKILL)
+        t.join(timeout=30)
+        deadline = time.monotonic() + 10
+        while len(set(workers_of(process)) - set(before)) < 2:
+            assert time.monotonic() < deadline, workers_of(process)
+            time.sleep(0.05)  # polling interval, not a wait for readiness
+        assert _ask(base, 7) == 200
+
+
+def _ask_runaway_ignoring_the_drop(base: str) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        _runaway(base, client=7)
 
 
 def test_a_query_nested_as_deep_as_the_size_limit_allows_is_answered(server):

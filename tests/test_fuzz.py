@@ -753,7 +753,7 @@ def test_any_accept_header_on_every_kind_of_page(client, target, a):
 
 def has_control_character(value: str | bytes | None) -> bool:
     raw = value.encode("latin-1", "replace") if isinstance(value, str) else value or b""
-    return any(c < 0x20 and c != 0x09 or c == 0x7F for c in raw)
+    return any((c < 0x20 and c != 0x09) or c == 0x7F for c in raw)
 
 
 SERVICE_QUERIES = {

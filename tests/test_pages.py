@@ -19,12 +19,18 @@ from rdflib.namespace import RDF, RDFS, SKOS
 
 from gfd_kg.embed import dumps, event_embedding
 from gfd_kg.iris import SCHEMA, IRIs
-from gfd_kg.web.pages import (
-    Download, LandingInfo, error_page, landing_page, resource_embedding, resource_page,
-    results_page, timeline_svg,
-)
 from gfd_kg.query import QueryFile, Table, load_query, select
 from gfd_kg.resources import ontology_dir, queries_dir
+from gfd_kg.web.pages import (
+    Download,
+    LandingInfo,
+    error_page,
+    landing_page,
+    resource_embedding,
+    resource_page,
+    results_page,
+    timeline_svg,
+)
 
 ONTOLOGY = ontology_dir() / "gfd.ttl"
 QUERIES = queries_dir()
@@ -577,7 +583,7 @@ def test_results_page_links_dataset_iris(data_graph, examples, iris):
     p = check(html_text)
     [form] = p.by_tag("form")
     assert form == {"action": "/sparql", "method": "get", "class": "query"}
-    assert {"type": "submit", "id": "run-query"} == p.by_tag("button")[0]
+    assert p.by_tag("button")[0] == {"type": "submit", "id": "run-query"}
     assert p.by_tag("textarea")[0]["name"] == "query"
     textarea = re.search(r"<textarea[^>]*>\n(.*?)</textarea>", html_text, re.S).group(1)
     assert textarea.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"') \
@@ -643,7 +649,7 @@ def test_landing_page(examples):
     for q in examples:
         assert f"<h3>{html.escape(q.title)}</h3>" in html_text
         run = [h for h, t in p.links if t == "Run this query"]
-        assert f"/sparql?query=" in run[0]
+        assert "/sparql?query=" in run[0]
     runs = [parse_qs(urlsplit(h).query)["query"][0] for h, t in p.links
             if t == "Run this query"]
     assert runs == [q.text for q in examples]

@@ -11,8 +11,8 @@ import pyoxigraph as ox
 import pytest
 
 from gfd_kg.web.store import NATIVE_RESULTS, may_use_service, more_rows_than, uses_service
-from tests.test_fuzz import SERVICE_QUERIES
 from tests.server import running_server
+from tests.test_fuzz import SERVICE_QUERIES
 
 # literals that look like the structure of one format or another
 TRICKY = ['},{"x":{"type":"uri","value":"a"}}', "line\nbreak\r\nand\ttab", '"quoted", too',

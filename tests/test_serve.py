@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -20,8 +19,7 @@ from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
 from gfd_kg.resources import queries_dir
-from gfd_kg.model import DATA_GRAPH
-from tests.server import build_dist, running_server, store_folders
+from tests.server import build_dist, free_port, running_server, store_folders, wait_until_up
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 SIMPLE = "ASK { ?s a <https://w3id.org/gfd-kg/ontology/Seminar> }"
@@ -391,9 +389,13 @@ def big_data(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+STOPPING = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
+
+
+@pytest.mark.parametrize("signum", STOPPING)
 def test_a_server_stopped_while_it_loads_removes_its_store(big_data, tmp_path, signum):
-    """A service manager's TERM, or Ctrl-C, before the server is up."""
+    """A service manager's TERM, Ctrl-C, or a closed terminal's HUP, before the server is
+    up: it ends at once, with the signal's exit code, its store folder gone, no traceback."""
     process = _serve(tmp_path, "--port", "0", "--store", "disk", str(big_data))
     try:
         deadline = time.monotonic() + 60
@@ -401,13 +403,43 @@ def test_a_server_stopped_while_it_loads_removes_its_store(big_data, tmp_path, s
             assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()
             time.sleep(0.005)  # polling interval, not a wait for readiness
         os.killpg(process.pid, signum)
+        sent = time.monotonic()
         out, _ = process.communicate(timeout=60)
+        took = time.monotonic() - sent
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=15)
     assert "serving" not in out, "the load ended before the signal: make the data bigger"
     assert process.returncode in (128 + signum, -signum), out
+    assert took < 5, f"{took:.1f} s to stop"
+    assert "Traceback" not in out, out
+    assert store_folders(tmp_path) == []
+
+
+@pytest.mark.parametrize("store", ["memory", "disk"])
+@pytest.mark.parametrize("signum", STOPPING)
+def test_a_server_stopped_while_it_serves_ends_cleanly(dist, tmp_path, signum, store):
+    """Up and answering, with a connection kept open: stopped by any of the three within
+    5 s (a worker has 3 s to finish what it has), its store folder gone, no traceback."""
+    port = free_port()
+    process = _serve(tmp_path, "--port", str(port), "--store", store, "--out", str(dist))
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(base + "/health", process)
+        with httpx.Client(base_url=base, timeout=10) as c:  # a kept-alive connection
+            assert c.get("/sparql", params={"query": SIMPLE}).status_code == 200
+            os.killpg(process.pid, signum)
+            sent = time.monotonic()
+            out, _ = process.communicate(timeout=60)
+            took = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
+    assert process.returncode == 0, out
+    assert took < 5, f"{took:.1f} s to stop"
+    assert "Traceback" not in out, out
     assert store_folders(tmp_path) == []
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -26,7 +25,6 @@ import pytest
 from rdflib import RDF, RDFS, BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
-
 
 from .server import running_server
 

@@ -151,10 +151,10 @@ async def resource(request: Request) -> Response:
 def _resource(request: Request) -> Response:
     site: Site = request.app.state.site
     path = request.url.path
-    forced = None
-    for suffix, media in SUFFIXES.items():
+    forced: str | None = None
+    for suffix, suffix_media in SUFFIXES.items():
         if path.endswith(suffix):
-            path, forced = path[: -len(suffix)], media
+            path, forced = path[: -len(suffix)], suffix_media
             break
     offered = tuple(RESOURCE_TYPES.values())
     if forced is None and request.query_params.get("format"):

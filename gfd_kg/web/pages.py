@@ -29,9 +29,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
-from .conneg import RESOURCE_TYPES
 from ..iris import DEFAULT_BASE, KINDS, SCHEMA
 from ..query import QueryFile, Table
+from .conneg import RESOURCE_TYPES
 
 # --- the frame every page shares -------------------------------------------------------
 

@@ -153,7 +153,7 @@ class QueryThreads:
             value, error = None, None
             try:
                 value = call.fn()
-            except BaseException as e:  # noqa: BLE001 - handed to the waiting request
+            except BaseException as e:
                 error = e
             with self.lock:
                 self.busy -= 1
@@ -197,7 +197,7 @@ def run_query(store: ox.Store, job: QueryJob) -> QueryAnswer:
         failure = QueryFailed(e.status, str(e))
     except OSError as e:  # reading the store failed: the server's fault
         failure = QueryFailed(500, f"the store could not be read: {e}")
-    except Exception as e:  # noqa: BLE001 - evaluation refused the query: the client's
+    except Exception as e:
         failure = QueryFailed(400, f"the query cannot be evaluated: {e}")
     raise failure
 

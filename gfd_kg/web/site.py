@@ -138,8 +138,12 @@ class Site:
 
 # -- terms --------------------------------------------------------------------------------
 
-def _triples(store: ox.Store, s: ox.NamedNode | ox.BlankNode | None = None,
-             p: ox.NamedNode | None = None, o: object = None) -> list[ox.Triple]:
+Subject = ox.NamedNode | ox.BlankNode | ox.Triple
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+
+
+def _triples(store: ox.Store, s: Subject | None = None, p: ox.NamedNode | None = None,
+             o: Term | None = None) -> list[ox.Triple]:
     seen: set[ox.Triple] = set()
     for q in store.quads_for_pattern(s, p, o, None):
         seen.add(ox.Triple(q.subject, q.predicate, q.object))
@@ -178,20 +182,23 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
     facts = [ox.NamedNode(p) for p in NEIGHBOUR_FACTS + (base + "ontology/position",)]
     triples = describe(store, iri) + _triples(store, o=node)
     add(triples)
-    mentioned = {x for t in triples for x in (t.subject, t.predicate, t.object)
-                 if not isinstance(x, ox.Literal)}
-    roles = set()
+    mentioned: set[Subject] = {x for t in triples for x in (t.subject, t.predicate, t.object)
+                               if not isinstance(x, ox.Literal)}
+    roles: set[Subject] = set()
     for m in sorted(mentioned, key=str):
         for p in facts:
             found = _triples(store, s=m, p=p)
             add(found)
-            if p.value == RDF_TYPE and any(t.object.value in ROLE_TYPES for t in found):
+            if p.value == RDF_TYPE and any(isinstance(t.object, ox.NamedNode)
+                                           and t.object.value in ROLE_TYPES for t in found):
                 roles.add(m)
     for role in sorted(roles, key=str):
         held = [t for p in ROLE_LINKS for t in _triples(store, s=role, p=ox.NamedNode(p))]
         holders = _triples(store, o=role)
         add(held + holders)
         for t in held:
+            if isinstance(t.object, ox.Literal):
+                continue
             mentioned.add(t.object)
             add(_triples(store, s=t.object, p=ox.NamedNode(LABELS[0])))
         for t in holders:
@@ -199,8 +206,8 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
             add(_triples(store, s=t.subject, p=ox.NamedNode(LABELS[0])))
     # labels of every class the page names
     for cls in sorted({t for t in g.objects(None, URIRef(RDF_TYPE))}, key=str):
-        for p in LABELS[1:]:
-            add(_triples(store, s=ox.NamedNode(str(cls)), p=ox.NamedNode(p)))
+        for label in LABELS[1:]:
+            add(_triples(store, s=ox.NamedNode(str(cls)), p=ox.NamedNode(label)))
     return g
 
 
@@ -213,7 +220,7 @@ def _in_thread(load: Callable[[], ox.Store]) -> ox.Store:
     def run() -> None:
         try:
             done.append(load())
-        except BaseException as e:  # noqa: BLE001 - raised again in the caller
+        except BaseException as e:
             failed.append(e)
 
     thread = threading.Thread(target=run, name="gfd-kg load", daemon=True)
@@ -240,7 +247,7 @@ def _in_process(load: Callable[[], object]) -> None:
         try:
             load()
             writer.send(None)
-        except BaseException as e:  # noqa: BLE001 - raised again in the parent
+        except BaseException as e:
             writer.send(e if isinstance(e, GfdError) else GfdError(str(e)))
 
     child = ctx.Process(target=run, name="gfd-kg load", daemon=True)
