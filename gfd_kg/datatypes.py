@@ -140,9 +140,13 @@ def _lexical(lexical: str, dt: URIRef) -> Value | None:
     if dt == OWL.rational:
         return ("real", Fraction(lexical)) if _RATIONAL.fullmatch(lexical) else None
     if dt in (XSD.float, XSD.double):
-        return _binary(lexical, ">f" if dt == XSD.float else ">d") if _FLOAT.fullmatch(lexical) else None
+        if not _FLOAT.fullmatch(lexical):
+            return None
+        return _binary(lexical, ">f" if dt == XSD.float else ">d")
     if dt == XSD.boolean:
-        return ("boolean", lexical in ("true", "1")) if lexical in ("true", "false", "1", "0") else None
+        if lexical not in ("true", "false", "1", "0"):
+            return None
+        return ("boolean", lexical in ("true", "1"))
     if dt == RDF.PlainLiteral:
         text, at, tag = lexical.rpartition("@")
         if not at:

@@ -64,7 +64,7 @@ def served(*args: str, env: dict[str, str] | None = None,
            *args]
     tmp = Path(tempfile.mkdtemp(prefix="gfd-kg-test-server-"))
     # output to a file, not a pipe nobody reads: a full pipe would block the server
-    out = open(log, "wb") if log else tempfile.NamedTemporaryFile(
+    out = open(log, "wb") if log else tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below
         prefix="gfd-kg-serve-", suffix=".log", delete=False)
     process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                env={**os.environ, **(env or {}), "TMPDIR": str(tmp)},

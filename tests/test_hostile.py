@@ -110,7 +110,7 @@ HOSTILE_QUERY = """SELECT DISTINCT ?s ?p ?o WHERE {
                            || STRLEN(STR(?o)) >= 5000))
 } ORDER BY ?s ?p
 # </textarea><script>alert(5)</script>
-""" % ARABIC
+""" % ARABIC  # noqa: UP031 - a text of braces reads best with one %s
 
 RESULT_TYPES = {
     "json": "application/sparql-results+json",
@@ -251,9 +251,11 @@ def check_page(html_text: str) -> tuple[list[str], list[Any]]:
 _LEAKS = {
     "raw script": "<p>Tim <script>alert(1)</script></p>",
     "attribute breakout": '<a title="x"><img src=x onerror=alert(2)>">x</a>',
-    "json closes its script": '<script type="application/ld+json">{"name": "</script><script>alert(3)</script>"}</script>',
+    "json closes its script": '<script type="application/ld+json">'
+                              '{"name": "</script><script>alert(3)</script>"}</script>',
     "json opens a comment": '<script type="application/ld+json">{"name": "<!--<script>"}</script>',
-    "mangled copy in json": '<script type="application/ld+json">{"name": "Tim <script>alert(1)"}</script>',
+    "mangled copy in json": '<script type="application/ld+json">'
+                            '{"name": "Tim <script>alert(1)"}</script>',
     "event handler": '<p onmouseover="alert(1)">x</p>',
 }
 
@@ -457,7 +459,7 @@ BROWSER_PAGES = {
 
 
 @pytest.fixture
-def page(browser):
+def page(browser):  # noqa: F811 - the shared fixture, by its name
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.add_init_script(_PROBE)
     pg = context.new_page()

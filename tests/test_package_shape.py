@@ -98,7 +98,7 @@ def test_the_modules_import_each_other_without_a_cycle():
 
     def visit(module: str, path: list[str]) -> None:
         if module in path:
-            cycle = path[path.index(module):] + [module]
+            cycle = [*path[path.index(module):], module]
             pytest.fail("an import cycle: " + " -> ".join(cycle))
         if module in done:
             return

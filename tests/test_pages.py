@@ -8,6 +8,7 @@ every other node in them, and the labels of predicates and classes from the onto
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 from html.parser import HTMLParser
@@ -409,7 +410,7 @@ def test_timeline_bars_are_placed_by_time(seminar_html):
     xs = [(float(r["x"]), float(r["x"]) + float(r["width"])) for r in bars]
     # 28 May: each item starts where the one before it ends
     day2 = xs[1:]
-    assert all(abs(a[1] - b[0]) < 0.11 for a, b in zip(day2, day2[1:]))
+    assert all(abs(a[1] - b[0]) < 0.11 for a, b in itertools.pairwise(day2))
     # the cocktail's 2 hours are 4 times the 30-minute registration
     assert abs((xs[0][1] - xs[0][0]) - 4 * (xs[1][1] - xs[1][0])) < 0.2
     # one time-of-day axis for both days: 19:00 is half an hour right of 18:30
@@ -424,7 +425,7 @@ def test_seminar_page_has_the_programme_as_a_table_too(seminar_html):
     assert len(rows) == 11
     assert rows[0][0] == "Tuesday 27 May 2008" and rows[0][1] == "19:00–21:00"
     assert [r[1] for r in rows] == [f"{s}–{e}" for _i, _d, s, e in PROGRAMME]
-    for (item, *_), row in zip(PROGRAMME, rows):
+    for (item, *_), row in zip(PROGRAMME, rows, strict=True):
         assert f'href="/event/gfd-2008-tunis/{item}"' in row[2]
     assert 'class="meta">Session</span>' in rows[3][2]  # its kind, the ontology's label
     # the seminar's types and JSON-LD

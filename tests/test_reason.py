@@ -73,7 +73,8 @@ def test_the_named_inferences(graphs, iris):
         (ev("gfd-2008-tunis/session-2"), RDF.type, o.ProgrammeItem),
         (org("tn-prime-ministers-office"), RDF.type, SCHEMA.Organization),
         # transitive partOfEvent from superEvent
-        (ev("gfd-2008-tunis/session-3/case-study-1/discussion"), o.partOfEvent, ev("gfd-2008-tunis")),
+        (ev("gfd-2008-tunis/session-3/case-study-1/discussion"), o.partOfEvent,
+         ev("gfd-2008-tunis")),
         # transitive withinOrganization from parentOrganization
         (org("dubai-eservices"), o.withinOrganization, org("government-of-dubai")),
         (org("gfd-initiative"), o.withinOrganization, org("oecd")),

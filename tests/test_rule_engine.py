@@ -29,7 +29,7 @@ from gfd_kg.synth import synthesise
 from tests.conftest import DATA
 
 CASES = sorted((Path(__file__).parent / "reasoning").glob("*.ttl"))
-O = Namespace("https://w3id.org/gfd-kg/ontology/")
+GFDO = Namespace("https://w3id.org/gfd-kg/ontology/")
 EX = Namespace("https://w3id.org/gfd-kg/thing/")
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")  # not rdflib's: pytest probes its attributes
 
@@ -39,7 +39,8 @@ def _split(path: Path) -> tuple[Graph, Graph]:
     g = Graph().parse(path)
     ontology, data = Graph(), Graph()
     for s, p, o in g:
-        (ontology if str(s).startswith(str(O)) or not isinstance(s, URIRef) else data).add((s, p, o))
+        schema = str(s).startswith(str(GFDO)) or not isinstance(s, URIRef)
+        (ontology if schema else data).add((s, p, o))
     return data, ontology
 
 
@@ -58,11 +59,11 @@ def test_the_cases_reach_the_constructs(iris: IRIs) -> None:
         data, ontology = _split(Path(__file__).parent / "reasoning" / name)
         return set(infer(data, ontology, iris))
 
-    assert (EX.b, O.partners, EX.a) in inferred("symmetric-transitive.ttl")
-    assert (EX.u1, O.within, EX.u4) in inferred("symmetric-transitive.ttl")
-    assert (EX.y, O.name, Literal("X")) in inferred("same-as.ttl")
-    assert (EX.q, RDF.type, O.Agent) in inferred("unions.ttl")
-    assert (EX.m, RDF.type, O.Event) in inferred("equivalences.ttl")
+    assert (EX.b, GFDO.partners, EX.a) in inferred("symmetric-transitive.ttl")
+    assert (EX.u1, GFDO.within, EX.u4) in inferred("symmetric-transitive.ttl")
+    assert (EX.y, GFDO.name, Literal("X")) in inferred("same-as.ttl")
+    assert (EX.q, RDF.type, GFDO.Agent) in inferred("unions.ttl")
+    assert (EX.m, RDF.type, GFDO.Event) in inferred("equivalences.ttl")
 
 
 def test_the_engine_gives_owlrl_closure_on_the_seminar(built, iris: IRIs) -> None:
@@ -80,9 +81,9 @@ def test_the_engine_gives_owlrl_closure_on_a_synthetic_seminar(tmp_path: Path, i
 
 
 @pytest.mark.parametrize("axiom", [
-    (O.p, RDF.type, OWL.FunctionalProperty),
-    (O.C, OWL.someValuesFrom, O.D),
-    (O.p, OWL.propertyChainAxiom, RDF.nil),
+    (GFDO.p, RDF.type, OWL.FunctionalProperty),
+    (GFDO.C, OWL.someValuesFrom, GFDO.D),
+    (GFDO.p, OWL.propertyChainAxiom, RDF.nil),
 ])
 def test_an_unknown_construct_is_refused(axiom, built) -> None:
     ontology = Graph()
@@ -107,8 +108,8 @@ def _graph(*triples: tuple) -> Graph:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_disjoint_classes_are_a_contradiction(engine: Engine, built, iris: IRIs) -> None:
     """owlrl writes its contradictions into the graph; ``infer_owlrl`` raises them."""
-    data = _graph((EX.x, RDF.type, O.PublicPrivatePartnership),
-                  (EX.x, RDF.type, O.PublicPublicCollaboration))
+    data = _graph((EX.x, RDF.type, GFDO.PublicPrivatePartnership),
+                  (EX.x, RDF.type, GFDO.PublicPublicCollaboration))
     with pytest.raises(Inconsistent, match="PublicPrivatePartnership"):
         engine(data, built.ontology, iris)
 
@@ -121,11 +122,11 @@ def test_an_individual_in_owl_nothing_is_a_contradiction(engine: Engine, built, 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_an_ill_typed_literal_is_a_contradiction(engine: Engine, iris: IRIs) -> None:
-    ontology = _graph((O.reading, RDFS.range, XSD.float))
-    data = _graph((EX.x, O.reading, Literal("1.0E+40", datatype=XSD.float)))
+    ontology = _graph((GFDO.reading, RDFS.range, XSD.float))
+    data = _graph((EX.x, GFDO.reading, Literal("1.0E+40", datatype=XSD.float)))
     with pytest.raises(Inconsistent):
         engine(data, ontology, iris)
-    assert set(engine(_graph((EX.x, O.reading, Literal("1.5", datatype=XSD.float))),
+    assert set(engine(_graph((EX.x, GFDO.reading, Literal("1.5", datatype=XSD.float))),
                       ontology, iris)) == set()
 
 

@@ -23,6 +23,7 @@ from tests.server import build_dist, free_port, running_server, store_folders, w
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 SIMPLE = "ASK { ?s a <https://w3id.org/gfd-kg/ontology/Seminar> }"
+JSON_ACCEPT = {"Accept": "application/sparql-results+json"}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,8 @@ def client(server):
     ("*/*", "application/sparql-results+json"),
 ])
 def test_select_results_are_negotiated(client, accept, media):
-    q = "SELECT ?name WHERE { ?p a <http://schema.org/Person> ; <http://schema.org/name> ?name } ORDER BY ?name LIMIT 3"
+    q = ("SELECT ?name WHERE { ?p a <http://schema.org/Person> ; <http://schema.org/name> ?name }"
+         " ORDER BY ?name LIMIT 3")
     r = client.get("/sparql", params={"query": q}, headers={"Accept": accept})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].split(";")[0] == media
@@ -81,10 +83,10 @@ def test_construct_results_are_negotiated(client, accept, media, fmt):
 
 def test_query_by_post_form_and_direct_agree(client):
     q = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://schema.org/Person> }"
-    a = client.post("/sparql", data={"query": q}, headers={"Accept": "application/sparql-results+json"})
+    a = client.post("/sparql", data={"query": q}, headers=JSON_ACCEPT)
     b = client.post("/sparql", content=q, headers={"Content-Type": "application/sparql-query",
                                                      "Accept": "application/sparql-results+json"})
-    c = client.get("/sparql", params={"query": q}, headers={"Accept": "application/sparql-results+json"})
+    c = client.get("/sparql", params={"query": q}, headers=JSON_ACCEPT)
     values = [r.json()["results"]["bindings"][0]["n"]["value"] for r in (a, b, c)]
     assert values == ["32", "32", "32"]
 
@@ -93,8 +95,8 @@ def test_default_graph_uri_selects_the_graph(client):
     q = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
     data = client.get("/sparql", params={"query": q, "default-graph-uri":
                                          "https://w3id.org/gfd-kg/graph/data"},
-                      headers={"Accept": "application/sparql-results+json"})
-    every = client.get("/sparql", params={"query": q}, headers={"Accept": "application/sparql-results+json"})
+                      headers=JSON_ACCEPT)
+    every = client.get("/sparql", params={"query": q}, headers=JSON_ACCEPT)
     n_data = int(data.json()["results"]["bindings"][0]["n"]["value"])
     n_all = int(every.json()["results"]["bindings"][0]["n"]["value"])
     assert 1000 < n_data < n_all
@@ -112,13 +114,14 @@ def test_updates_are_refused_and_change_nothing(client, how):
     if how == "form":
         r = client.post("/sparql", data={"update": update})
     elif how == "direct":
-        r = client.post("/sparql", content=update, headers={"Content-Type": "application/sparql-update"})
+        r = client.post("/sparql", content=update,
+                        headers={"Content-Type": "application/sparql-update"})
     else:
         r = client.get("/sparql", params={"update": update})
     assert 400 <= r.status_code < 500
     assert "read-only" in r.text
     ask = client.get("/sparql", params={"query": "ASK { <urn:x> ?p ?o }"},
-                     headers={"Accept": "application/sparql-results+json"})
+                     headers=JSON_ACCEPT)
     assert ask.json()["boolean"] is False
 
 
@@ -159,7 +162,7 @@ def test_a_runaway_query_is_stopped_while_a_simple_one_is_answered(server):
     with other_client(server) as c:
         started = time.monotonic()
         r = c.get("/sparql", params={"query": SIMPLE},
-                  headers={"Accept": "application/sparql-results+json"})
+                  headers=JSON_ACCEPT)
         simple_time = time.monotonic() - started
     t.join(timeout=60)
     assert r.status_code == 200 and r.json()["boolean"] is True
@@ -200,7 +203,7 @@ def test_many_concurrent_slow_queries_are_stopped_or_refused(server):
     with other_client(server) as c:
         started = time.monotonic()
         r = c.get("/sparql", params={"query": SIMPLE},
-                  headers={"Accept": "application/sparql-results+json"})
+                  headers=JSON_ACCEPT)
         took = time.monotonic() - started
     for t in threads:
         t.join(timeout=120)
@@ -335,11 +338,12 @@ def _every_route(c: httpx.Client) -> str:
               "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }",
               f"DESCRIBE <https://w3id.org/gfd-kg{CONTACT}>",
               "DESCRIBE <https://w3id.org/gfd-kg/person/khedija-zammouri>"):
-        r = c.post("/sparql", content=q, headers={"Content-Type": "application/sparql-query",
-                                                   "Accept": "application/sparql-results+json, text/turtle"})
+        r = c.post("/sparql", content=q, headers={
+            "Content-Type": "application/sparql-query",
+            "Accept": "application/sparql-results+json, text/turtle"})
         texts.append(r.text)
-    for path in (CONTACT, CONTACT + ".ttl", "/person/khedija-zammouri", "/person/marco-daglio.jsonld",
-                 "/source/gfd-2008-tunis-agenda/L418-L432"):
+    for path in (CONTACT, CONTACT + ".ttl", "/person/khedija-zammouri",
+                 "/person/marco-daglio.jsonld", "/source/gfd-2008-tunis-agenda/L418-L432"):
         texts.append(c.get(path).text)
     for name in ("gfd.ttl", "gfd.nq", "gfd.trig", "gfd.jsonld", "provenance.ttl", "contacts.ttl"):
         texts.append(c.get(f"/download/{name}").text)
@@ -462,7 +466,7 @@ def test_a_port_in_use_is_said_before_the_store_loads(tmp_path):
 def _answers(c: httpx.Client, query: str) -> tuple[int, list[str]]:
     """Status and rows (in no particular order: each store may list them in its own)."""
     r = c.get("/sparql", params={"query": query},
-              headers={"Accept": "application/sparql-results+json"})
+              headers=JSON_ACCEPT)
     if r.status_code != 200:
         return r.status_code, [r.text]
     doc = r.json()

@@ -130,7 +130,7 @@ def _entailed(conclusion: tuple[Triple, ...], known: set[Triple] | Graph) -> boo
 
     def unify(pattern: Triple, fact: Triple, binding: dict[Node, Node]) -> dict[Node, Node] | None:
         b = dict(binding)
-        for x, y in zip(pattern, fact):
+        for x, y in zip(pattern, fact, strict=True):
             if isinstance(x, BNode):
                 if b.setdefault(x, y) != y:
                     return None

@@ -61,7 +61,7 @@ RDF_PARSERS = {
 }
 BOOLEAN_TYPES = ("application/sparql-results+json", "application/json",
                  "application/sparql-results+xml", "application/xml", "text/xml")
-TABULAR_TYPES = BOOLEAN_TYPES + ("text/csv", "text/tab-separated-values")
+TABULAR_TYPES = (*BOOLEAN_TYPES, "text/csv", "text/tab-separated-values")
 
 
 # -- the manifest ----------------------------------------------------------------------
@@ -266,12 +266,12 @@ def read_table(response: httpx.Response) -> tuple[list[str], list[dict[str, str]
     if media == "text/csv":
         lines = list(csv.reader(io.StringIO(text)))
         variables = lines[0]
-        return variables, [dict(zip(variables, line)) for line in lines[1:]]
+        return variables, [dict(zip(variables, line, strict=True)) for line in lines[1:]]
     lines = text.rstrip("\n").split("\n")
     header = lines[0].split("\t")
     assert all(v.startswith("?") for v in header), f"a TSV header names ?variables: {header}"
     variables = [v[1:] for v in header]
-    return variables, [dict(zip(variables, line.split("\t"))) for line in lines[1:]]
+    return variables, [dict(zip(variables, line.split("\t"), strict=True)) for line in lines[1:]]
 
 
 def read_graph(response: httpx.Response) -> Graph:

@@ -272,7 +272,7 @@ def results_page(query: str, table: Table | None, error: str | None,
             nodes = terms[i] if terms else (None,) * len(row)
             rows.append("<tr>" + "".join(
                 f"<td>{_cell(v, n, base) if (v or n is not None) else ''}</td>"
-                for v, n in zip(row, nodes)) + "</tr>\n")
+                for v, n in zip(row, nodes, strict=True)) + "</tr>\n")
         n = len(table.rows)
         body.append(f'<h2 id="answer">Results</h2>\n<p>{n} row{"" if n == 1 else "s"}.</p>\n'
                     f'<table id="results">\n<thead><tr>{head}</tr></thead>\n'
@@ -417,10 +417,11 @@ def timeline_svg(items: list[tuple[str, str, str, str]], *,
                    f"{_e(_day_name(day))}</text>\n")
         y += _DAY_H
         for s in lane:
-            times = f"{_hhmm(s.start)}–{_hhmm(s.end)}"
+            times = f"{_hhmm(s.start)}\u2013{_hhmm(s.end)}"  # an en dash
             bar_y = y + (_ROW_H - _BAR_H) / 2
             out.append(
-                f'<a href="{_e(_safe_href(s.href) or "#")}" class="item" data-start="{_e(s.start_iso)}" '
+                f'<a href="{_e(_safe_href(s.href) or "#")}" class="item" '
+                f'data-start="{_e(s.start_iso)}" '
                 f'data-end="{_e(s.end_iso)}">'
                 f"<title>{_e(times)} {_e(' '.join(s.name.split()))}</title>"
                 f'<text x="8" y="{_n(y + 16)}" fill="#0645ad">'
@@ -683,7 +684,7 @@ def _programme(v: _View, seminar: URIRef) -> str:
         except ValueError:
             day, when = "", ""
         else:
-            when = f"{_hhmm(s)}–{_hhmm(t)}"
+            when = f"{_hhmm(s)}\u2013{_hhmm(t)}"  # an en dash
             timed.append((url, name, start, end))
         day_text = _e(_day_name(day)) if day else ""
         rows.append(f"<tr><td>{day_text}</td><td>{_e(when)}</td>"

@@ -17,6 +17,7 @@ fails when it is counted per process: a client's connections land on every proce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing as mp
 import queue
 import threading
@@ -157,10 +158,8 @@ class QueryThreads:
                 error = e
             with self.lock:
                 self.busy -= 1
-            try:
+            with contextlib.suppress(RuntimeError):  # a closed loop: the process is ending
                 call.loop.call_soon_threadsafe(_settle, call.future, value, error)
-            except RuntimeError:  # the loop is closed: the process is ending
-                pass
 
     async def run(self, fn: Callable[[], T], timeout: float) -> T:
         """``fn()`` in a thread; Stuck when it has not returned within ``timeout`` seconds."""

@@ -28,8 +28,8 @@ from .store import load_store
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 LABELS = ("http://schema.org/name", "http://www.w3.org/2000/01/rdf-schema#label",
           "http://www.w3.org/2004/02/skos/core#prefLabel")
-NEIGHBOUR_FACTS = LABELS + (RDF_TYPE, "http://schema.org/startDate", "http://schema.org/endDate",
-                            "http://schema.org/roleName", "http://schema.org/streetAddress")
+NEIGHBOUR_FACTS = (*LABELS, RDF_TYPE, "http://schema.org/startDate", "http://schema.org/endDate",
+                   "http://schema.org/roleName", "http://schema.org/streetAddress")
 ROLE_TYPES = {"http://schema.org/Role", "http://schema.org/OrganizationRole"}
 ROLE_LINKS = ("http://schema.org/performer", "http://schema.org/organizer",
               "http://schema.org/affiliation", "http://schema.org/memberOf")
@@ -179,7 +179,7 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
         for t in triples:
             g.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
 
-    facts = [ox.NamedNode(p) for p in NEIGHBOUR_FACTS + (base + "ontology/position",)]
+    facts = [ox.NamedNode(p) for p in (*NEIGHBOUR_FACTS, base + "ontology/position")]
     triples = describe(store, iri) + _triples(store, o=node)
     add(triples)
     mentioned: set[Subject] = {x for t in triples for x in (t.subject, t.predicate, t.object)
