@@ -36,12 +36,26 @@ def _same(compiled: Report, reference: Report) -> None:
     assert ours == theirs  # the same results the same number of times
 
 
+# where pySHACL is wrong and the compiled engine is not: the results pySHACL misses
+PYSHACL_MISSES = {
+    # a start without a UTC offset against an end with one: XSD leaves their order
+    # indeterminate, so sh:lessThan fails (SHACL 4.5.3); pySHACL reads rdflib's
+    # Literal.__lt__, which answers that the start is earlier
+    "bad-timed-event-no-timezone": [
+        ("Timed event", "schema:startDate", "2008-05-28T08:30:00", "must be later than")],
+}
+
+
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_fixture_gets_pyshacls_report(path: Path, shapes_graph, ontology_graph):
     compiled, reference = _both(Graph().parse(path, format="turtle"), shapes_graph,
                                 ontology_graph)
     assert reference.results, f"{path.name} fails no shape"
-    _same(compiled, reference)
+    misses = PYSHACL_MISSES.get(path.stem, [])
+    extra = [r for r in compiled.results if r not in reference.results]
+    assert [(r.shape, r.path, r.value) for r in extra] == [m[:3] for m in misses]
+    assert all(m[3] in r.message for r, m in zip(extra, misses))
+    _same(Report(tuple(r for r in compiled.results if r not in extra)), reference)
 
 
 def test_published_graphs_get_pyshacls_report(data_graph, contacts_graph, shapes_graph,
@@ -95,15 +109,26 @@ def test_synthetic_seminar_gets_pyshacls_report(tmp_path, shapes_graph, ontology
     _same(compiled, reference)
 
 
+def _sparql(query: str) -> str:
+    return ('ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:sparql [ sh:select """'
+            + query + '""" ] .')
+
+
 @pytest.mark.parametrize("shape, refused", [
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:closed true .", "closed"),
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:node ex:T .", "#node"),
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:p ; "
-     "sh:xone ( [ sh:class ex:D ] [ sh:class ex:E ] ) ] .", "xone"),
     ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:sparql [ sh:ask \"ASK {}\" ] .",
      "sh:select"),
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path "
-     "[ sh:zeroOrOnePath ex:p ] ; sh:minCount 1 ] .", "path"),
+    (("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path "
+      "[ sh:inversePath ( ex:p ex:q ) ] ; sh:minCount 1 ] ."), "inversePath"),
+    ("ex:S a sh:NodeShape ; sh:target [ a ex:T ] .", "target"),
+    ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:severity \"high\" .", "severity"),
+    (_sparql("SELECT $this WHERE { $this ?p ?o MINUS { $this ?p 1 } }"), "MINUS"),
+    (_sparql("SELECT $this WHERE { VALUES ?o { 1 } $this ?p ?o }"), "VALUES"),
+    (_sparql("SELECT $this WHERE { SERVICE <http://x/> { $this ?p ?o } }"), "SERVICE"),
+    (_sparql("SELECT $this WHERE { { SELECT $this WHERE { $this ?p ?o } } }"), "nested"),
+    (_sparql("SELECT $this WHERE { ?s ?p ?o BIND (?s AS $this) }"), "AS"),
+    (_sparql("SELECT $this WHERE { GRAPH $shapesGraph { $this ?p ?o } }"), "shapesGraph"),
+    (_sparql("SELECT * WHERE { $this ?p ?o }"), "selects"),
+    (_sparql("SELECT $this WHERE { $this ex:p ?o . FILTER (?o = undeclared:x) }"), "parse"),
 ])
 def test_unsupported_shacl_is_refused(shape: str, refused: str):
     """A shape this engine cannot check stops the build instead of passing unchecked."""
