@@ -24,13 +24,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from pyshacl import validate as shacl_validate
 from pyshacl.errors import ReportableRuntimeError, ValidationFailure
 from rdflib import Graph, Literal, Node, URIRef
 from rdflib.namespace import RDFS, SH
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.sparql import Query
 from rdflib.plugins.stores.memory import SimpleMemory
+from rdflib.query import Result as QueryResult
 
 from .iris import SCHEMA
 from .shacl import CompiledShapes, Index, RawResult, ShapesError, severity_name
@@ -95,11 +99,28 @@ def _node_shape(shapes: Graph, shape: Node) -> Node:
 
 
 class ValidationGraph(Graph):
-    """The plain rdflib graph pySHACL checks, so its SPARQL is rdflib's own (the reference
-    answers as pySHACL does alone). Grows only by ``extend``."""
+    """The plain rdflib graph pySHACL checks: its SPARQL is rdflib's own, so the reference
+    answers as pySHACL does alone. Only the parse is kept: pySHACL asks the same text
+    once per focus node, and rdflib would parse it every time (``Graph.query`` parses a
+    string as ``prepareQuery`` does, with the graph's prefixes). Grows only by ``extend``."""
 
     def __init__(self) -> None:
         super().__init__(bind_namespaces="none")
+        self.prepared_queries: dict[tuple[str, tuple[tuple[str, str], ...]], Query] = {}
+
+    def query(self, query_object: Any, processor: Any = "sparql", result: Any = "sparql",
+              initNs: Any = None, initBindings: Any = None,
+              use_store_provided: bool = True, **kwargs: Any) -> QueryResult:
+        if isinstance(query_object, str) and processor == "sparql" and not kwargs:
+            namespaces = initNs or dict(self.namespaces())
+            key = (query_object, tuple(sorted((k, str(v)) for k, v in namespaces.items())))
+            prepared = self.prepared_queries.get(key)
+            if prepared is None:
+                prepared = self.prepared_queries[key] = prepareQuery(query_object,
+                                                                     initNs=namespaces)
+            query_object = prepared
+        return super().query(query_object, processor, result, initNs, initBindings,
+                             use_store_provided, **kwargs)
 
     def extend(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
         for triple in triples:

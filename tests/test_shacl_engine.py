@@ -142,3 +142,30 @@ def test_the_project_shapes_compile(shapes_graph):
     assert {shape.node for _, shape in compiled.targeted} == targeted
     assert sum(len(shape.sparql) for _, shape in compiled.targeted) == len(
         list(shapes_graph.subject_objects(SH.sparql)))
+
+
+@pytest.mark.parametrize("engine", ["compiled", "pyshacl"])
+@pytest.mark.parametrize("query, focus_nodes", [
+    ("SELECT $this WHERE { { FILTER ($this = ex:a) } }", ["a"]),
+    ("SELECT $this ?value WHERE { BIND ($this AS ?value) }", ["a", "b"]),
+    ("SELECT $this WHERE { FILTER (bound($this)) }", ["a", "b"]),
+    ("SELECT $this WHERE { { $this ex:p ?v } UNION { FILTER ($this = ex:b) } }", ["a", "b"]),
+    ("SELECT $this WHERE { OPTIONAL { $this ex:p ?v } FILTER (!bound(?v)) }", ["b"]),
+    ("SELECT $this WHERE { FILTER NOT EXISTS { $this ex:p ?v } }", ["b"]),
+    (("SELECT $this (COUNT(?v) AS ?n) WHERE { OPTIONAL { $this ex:p ?v } } "
+      "GROUP BY $this HAVING (COUNT(?v) = 0)"), ["b"]),
+])
+def test_this_is_prebound_by_shacls_rule(query: str, focus_nodes: list[str], engine: str):
+    """``$this`` is bound in every part of the query (SHACL 5.2.1), not only where a
+    substitution reaches: in a nested FILTER, in BIND, in bound(), in a UNION branch
+    without a triple pattern, after GROUP BY."""
+    from gfd_kg.validate import raw_results
+    shapes = Graph().parse(data=SH_PREFIXES + 'ex:S a sh:NodeShape ; sh:targetNode ex:a, ex:b ; '
+                           'sh:sparql [ sh:prefixes ex: ; sh:select """' + query + '""" ] . '
+                           'ex: sh:declare [ sh:prefix "ex" ; sh:namespace '
+                           '"http://example.org/"^^<http://www.w3.org/2001/XMLSchema#anyURI> ] .',
+                           format="turtle")
+    data = Graph().parse(data=SH_PREFIXES + "ex:a ex:p 1 .", format="turtle")
+    found = sorted(str(r.focus).removeprefix("http://example.org/")
+                   for r in raw_results(data, shapes, engine=engine))
+    assert found == focus_nodes
