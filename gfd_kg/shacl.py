@@ -557,12 +557,17 @@ def prebinding_template(query: str, prebound: set[str], what: str) -> tuple[Piec
                           "pre-binding into subqueries")
     significant = [i for i, (kind, _t) in enumerate(tokens)
                    if kind not in ("space", "comment")]
-    after = {significant[k]: significant[k + 1] for k in range(len(significant) - 1)}
+    rank = {i: k for k, i in enumerate(significant)}
+
+    def ahead(i: int, n: int) -> list[tuple[str, str]]:
+        """The ``n`` tokens after token ``i``, spaces and comments left out."""
+        return [tokens[j] for j in significant[rank[i] + 1:rank[i] + 1 + n]]
+
     for i, (kind, t) in enumerate(tokens):
-        if kind == "word" and t.upper() == "AS" and i in after:
-            nxt = tokens[after[i]]
-            if nxt[0] == "var" and nxt[1][1:] in prebound:
-                raise ShapesError(f"{what} binds the pre-bound variable {nxt[1]} with AS, "
+        if kind == "word" and t.upper() == "AS":
+            nxt = ahead(i, 1)
+            if nxt and nxt[0][0] == "var" and nxt[0][1][1:] in prebound:
+                raise ShapesError(f"{what} binds the pre-bound variable {nxt[0][1]} with AS, "
                                   "which SHACL-SPARQL forbids (SHACL 5.2.1)")
     if any(kind == "var" and t[1:] == "shapesGraph" for kind, t in tokens):
         raise ShapesError(f"{what} uses $shapesGraph: this engine does not make the shapes "
@@ -587,29 +592,36 @@ def prebinding_template(query: str, prebound: set[str], what: str) -> tuple[Piec
                 end = i
                 break
     pieces: list[Piece] = []
-    skip: set[int] = set()
+
+    def text(t: str) -> None:
+        if pieces and isinstance(pieces[-1], str):
+            pieces[-1] += t  # the text between two variables, as one piece
+        else:
+            pieces.append(t)
+
+    skip_to = -1
     for i, (kind, t) in enumerate(tokens):
-        if i in skip:
+        if i <= skip_to:
             continue
-        if kind == "word" and t.upper() == "BOUND" and i in after:
-            inner = [after.get(i)]
-            inner += [after.get(inner[-1])] if inner[-1] is not None else [None]
-            inner += [after.get(inner[-1])] if inner[-1] is not None else [None]
-            if (None not in inner and tokens[inner[0]][1] == "(" and tokens[inner[2]][1] == ")"  # type: ignore[index]
-                    and tokens[inner[1]][0] == "var" and tokens[inner[1]][1][1:] in prebound):  # type: ignore[index]
-                pieces.append("(true)")
-                skip.update(range(i + 1, inner[2] + 1))  # type: ignore[operator]
+        if kind == "word" and t.upper() == "BOUND":
+            nxt = ahead(i, 3)
+            if ([k[1] for k in nxt[::2]] == ["(", ")"] and nxt[1][0] == "var"
+                    and nxt[1][1][1:] in prebound):
+                text("(true)")
+                skip_to = significant[rank[i] + 3]
                 continue
         if kind == "var" and t[1:] in prebound:
             place = "project" if start < i < body else "modifier" if i > end else "term"
             pieces.append((t[1:], place))
         else:
-            pieces.append(t)
+            text(t)
     return tuple(pieces)
 
 
 def _term_text(term: Node, what: str) -> str:
-    if isinstance(term, (URIRef, Literal)):
+    if isinstance(term, URIRef):
+        return f"<{term}>"
+    if isinstance(term, Literal):
         return term.n3()
     raise ShapesError(f"{what}: this engine cannot pre-bind a blank node ({term}) in a "
                       "SPARQL query")
@@ -636,8 +648,14 @@ class SparqlQuery:
                        else f"({term})" if place == "modifier" else term)
         return "".join(out)
 
+    def answer(self, index: Index, bindings: dict[str, Node]) -> object:
+        try:
+            return index.native.query(self.text(bindings))
+        except SyntaxError as e:  # a value that cannot be written in a query
+            raise ShapesError(f"the SPARQL query {self.node} with {bindings}: {e}") from e
+
     def ask(self, index: Index, bindings: dict[str, Node]) -> bool:
-        answer = index.native.query(self.text(bindings))
+        answer = self.answer(index, bindings)
         if not isinstance(answer, ox.QueryBoolean):
             raise ShapesError(f"the SPARQL validator {self.node} must be an ASK query")
         return bool(answer)
@@ -646,7 +664,7 @@ class SparqlQuery:
         """The query's distinct solutions: (this, path, value, other variables), as
         pySHACL reads them (a row binding none of the three is no result; a ``?failure``
         row is a failure of the query itself)."""
-        answer = index.native.query(self.text(bindings))
+        answer = self.answer(index, bindings)
         if not isinstance(answer, ox.QuerySolutions):
             raise ShapesError(f"the SPARQL constraint {self.node} must be a SELECT query")
         names = [v.value for v in answer.variables]
