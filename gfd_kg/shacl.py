@@ -332,17 +332,9 @@ def _length_check(least: int | None, most: int | None) -> Check:
     return lambda index, focus, values: (v for v in values if not ok(v))
 
 
-def _range_check(bound: Literal, test: Callable[[object, object], bool]) -> Check:
-    bound_is_text = isinstance(bound.value, str)
-
-    def ok(v: Node) -> bool:
-        if not isinstance(v, Literal) or isinstance(v.value, str) != bound_is_text:
-            return False
-        try:
-            return test(v.value, bound.value)
-        except TypeError:
-            return False
-    return lambda index, focus, values: (v for v in values if not ok(v))
+def _range_check(bound: Literal, allowed: tuple[int, ...]) -> Check:
+    """Values whose order against ``bound`` (``compare``, XSD's) is not in ``allowed``."""
+    return lambda index, focus, values: (v for v in values if compare(v, bound) not in allowed)
 
 
 def _in_check(allowed: set[Node]) -> Check:
@@ -417,7 +409,7 @@ def _ordered(v: Literal) -> tuple[str, object] | None:
             if zone is not None:
                 value = datetime.fromisoformat(value.isoformat()
                                                + ("+00:00" if zone[1] == "Z" else zone[1]))
-        kind = "dateTime" if v.datatype == XSD.dateTimeStamp else str(v.datatype)
+        kind = "dateTime" if v.datatype in (XSD.dateTime, XSD.dateTimeStamp) else str(v.datatype)
         return kind, value
     return None
 
@@ -1007,14 +999,10 @@ BUILDERS: dict[Node, Build] = {
     SH.maxCount: lambda c, n, v: _count_check(None, _number(n, SH.maxCount, v)),
     SH.minLength: lambda c, n, v: _length_check(_number(n, SH.minLength, v), None),
     SH.maxLength: lambda c, n, v: _length_check(None, _number(n, SH.maxLength, v)),
-    SH.minInclusive: lambda c, n, v: _range_check(_literal(n, SH.minInclusive, v),
-                                                  lambda x, b: x >= b),  # type: ignore[operator]
-    SH.maxInclusive: lambda c, n, v: _range_check(_literal(n, SH.maxInclusive, v),
-                                                  lambda x, b: x <= b),  # type: ignore[operator]
-    SH.minExclusive: lambda c, n, v: _range_check(_literal(n, SH.minExclusive, v),
-                                                  lambda x, b: x > b),  # type: ignore[operator]
-    SH.maxExclusive: lambda c, n, v: _range_check(_literal(n, SH.maxExclusive, v),
-                                                  lambda x, b: x < b),  # type: ignore[operator]
+    SH.minInclusive: lambda c, n, v: _range_check(_literal(n, SH.minInclusive, v), (0, 1)),
+    SH.maxInclusive: lambda c, n, v: _range_check(_literal(n, SH.maxInclusive, v), (-1, 0)),
+    SH.minExclusive: lambda c, n, v: _range_check(_literal(n, SH.minExclusive, v), (1,)),
+    SH.maxExclusive: lambda c, n, v: _range_check(_literal(n, SH.maxExclusive, v), (-1,)),
     SH.pattern: lambda c, n, v: _pattern_check(v, c.shapes.value(n, SH.flags)),
     SH["in"]: lambda c, n, v: _in_check(set(_items(c.shapes, v, "sh:in"))),
     SH.hasValue: lambda c, n, v: _has_value_check(v),

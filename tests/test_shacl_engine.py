@@ -169,3 +169,30 @@ def test_this_is_prebound_by_shacls_rule(query: str, focus_nodes: list[str], eng
     found = sorted(str(r.focus).removeprefix("http://example.org/")
                    for r in raw_results(data, shapes, engine=engine))
     assert found == focus_nodes
+
+
+def _lit(text: str, datatype: str | None = None, lang: str | None = None) -> Literal:
+    return Literal(text, datatype=XSD[datatype] if datatype else None, lang=lang)
+
+
+@pytest.mark.parametrize("a, b, order", [
+    (_lit("1", "integer"), _lit("1.5", "decimal"), -1),
+    (_lit("2.0", "double"), _lit("2", "integer"), 0),
+    (_lit("b"), _lit("a", "string"), 1),
+    (_lit("2008-05-27T10:00:00+02:00", "dateTime"), _lit("2008-05-27T08:00:00Z", "dateTime"), 0),
+    # a time without its zone is somewhere within 14 hours of UTC (XSD 3.3.8.4)
+    (_lit("2008-05-27T09:00:00", "dateTime"), _lit("2008-05-27T10:00:00+02:00", "dateTime"),
+     None),
+    (_lit("2008-05-27T09:00:00", "dateTime"), _lit("2008-05-28T09:00:00Z", "dateTime"), -1),
+    (_lit("2008-05-29", "date"), _lit("2008-05-28Z", "date"), 1),
+    (_lit("1", "integer"), _lit("1"), None),
+    (_lit("a", lang="en"), _lit("b", lang="en"), None),
+    (_lit("x", "integer"), _lit("1", "integer"), None),
+    (URIRef("http://example.org/a"), URIRef("http://example.org/b"), None),
+])
+def test_values_are_ordered_as_xsd_says(a, b, order):
+    """sh:lessThan and the range components compare by XSD's order, which leaves some
+    pairs incomparable (a violation), where rdflib's Literal.__lt__ answers."""
+    from gfd_kg.shacl import compare
+    assert compare(a, b) == order
+    assert compare(b, a) == (None if order is None else -order)
