@@ -774,6 +774,7 @@ class _Compiler:
     def __init__(self, shapes: Graph) -> None:
         self.shapes = shapes
         self.done: dict[Node, Shape] = {}
+        self.building: set[Node] = set()  # the shapes being compiled, to refuse a cycle
         kinds = set(shapes.transitive_subjects(SUBCLASS_OF, SH.ConstraintComponent))
         self.components = [self._component(c) for c in sorted(
             {c for k in kinds for c in shapes.subjects(TYPE, k)}, key=str)]
@@ -792,8 +793,19 @@ class _Compiler:
                          g.value(node, SH.nodeValidator), g.value(node, SH.propertyValidator))
 
     def shape(self, node: Node, nested: bool = False) -> Shape:
+        if node in self.building:
+            raise ShapesError(f"the shape {node} refers to itself (through sh:node, sh:property "
+                              "or a logical constraint): SHACL leaves recursive shapes "
+                              "undefined, and this engine refuses them")
         if node in self.done:
             return self.done[node]
+        self.building.add(node)
+        try:
+            return self._shape(node, nested)
+        finally:
+            self.building.discard(node)
+
+    def _shape(self, node: Node, nested: bool) -> Shape:
         g = self.shapes
         known = KNOWN | self.parameters
         if (None, SH.sparql, node) in g:  # a shape may be its own SPARQL constraint

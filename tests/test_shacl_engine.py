@@ -128,6 +128,8 @@ def _sparql(query: str) -> str:
     (_sparql("SELECT $this WHERE { ?s ?p ?o BIND (?s AS $this) }"), "AS"),
     (_sparql("SELECT $this WHERE { GRAPH $shapesGraph { $this ?p ?o } }"), "shapesGraph"),
     (_sparql("SELECT * WHERE { $this ?p ?o }"), "selects"),
+    ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:node ex:S ] .",
+     "itself"),
     (_sparql("SELECT $this WHERE { $this ex:p ?o . FILTER (?o = undeclared:x) }"), "parse"),
 ])
 def test_unsupported_shacl_is_refused(shape: str, refused: str):
