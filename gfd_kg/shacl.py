@@ -380,6 +380,9 @@ NUMERIC = {XSD[t] for t in (
     "negativeInteger", "nonPositiveInteger", "long", "int", "short", "byte", "unsignedLong",
     "unsignedInt", "unsignedShort", "unsignedByte")}
 TEMPORAL = {XSD.dateTime, XSD.dateTimeStamp, XSD.date, XSD.time}
+DATE_TIMES = {XSD.dateTime, XSD.dateTimeStamp}
+STRINGS: set[Node | None] = {None, XSD.string}
+BOOLEAN = XSD.boolean
 ZONE = re.compile(r"(Z|[+-]\d\d:\d\d)$")
 FOURTEEN_HOURS = timedelta(hours=14)
 
@@ -395,9 +398,9 @@ def _ordered(v: Literal) -> tuple[str, object] | None:
         if isinstance(v.value, float) and v.value != v.value:  # NaN is unordered
             return None
         return "number", v.value
-    if v.datatype in (None, XSD.string):
+    if v.datatype in STRINGS:
         return "string", str(v.value)
-    if v.datatype == XSD.boolean:
+    if v.datatype == BOOLEAN:
         return "boolean", bool(v.value)
     if v.datatype in TEMPORAL:
         value = v.value
@@ -409,7 +412,7 @@ def _ordered(v: Literal) -> tuple[str, object] | None:
             if zone is not None:
                 value = datetime.fromisoformat(value.isoformat()
                                                + ("+00:00" if zone[1] == "Z" else zone[1]))
-        kind = "dateTime" if v.datatype in (XSD.dateTime, XSD.dateTimeStamp) else str(v.datatype)
+        kind = "dateTime" if v.datatype in DATE_TIMES else str(v.datatype)
         return kind, value
     return None
 
@@ -610,13 +613,13 @@ def prebinding_template(query: str, prebound: set[str], what: str) -> tuple[Piec
     return tuple(pieces)
 
 
-def _term_text(term: Node, what: str) -> str:
+def _term_text(term: Node, query: Node) -> str:
     if isinstance(term, URIRef):
         return f"<{term}>"
     if isinstance(term, Literal):
         return term.n3()
-    raise ShapesError(f"{what}: this engine cannot pre-bind a blank node ({term}) in a "
-                      "SPARQL query")
+    raise ShapesError(f"the SPARQL query {query}: this engine cannot pre-bind a blank node "
+                      f"({term})")
 
 
 @dataclass(frozen=True)
@@ -629,13 +632,16 @@ class SparqlQuery:
     messages: tuple[str, ...]
 
     def text(self, bindings: dict[str, Node]) -> str:
+        written: dict[str, str] = {}
         out = []
         for piece in self.pieces:
             if isinstance(piece, str):
                 out.append(piece)
                 continue
             name, place = piece
-            term = _term_text(bindings[name], f"the SPARQL query {self.node}")
+            term = written.get(name)
+            if term is None:
+                term = written[name] = _term_text(bindings[name], self.node)
             out.append(f"({term} AS ?{name})" if place == "project"
                        else f"({term})" if place == "modifier" else term)
         return "".join(out)
@@ -689,6 +695,11 @@ class SparqlCheck:
     ask: bool  # an ASK validator: asked once per value node, with $value pre-bound
 
 
+def _filled(messages: tuple[str, ...], bound: dict[str, Node]) -> tuple[str, ...]:
+    """Messages filled, each once, in their first order."""
+    return tuple(dict.fromkeys(_fill(m, bound) for m in dict.fromkeys(messages)))
+
+
 def _fill(message: str, bound: dict[str, Node]) -> str:
     """A SHACL-SPARQL message with its ``{?var}`` / ``{$var}`` placeholders filled."""
     for name, value in bound.items():
@@ -729,13 +740,12 @@ class Shape:
     def _sparql_results(self, constraint: SparqlCheck, index: Index, focus: Node,
                         values: set[Node]) -> Iterator[RawResult]:
         bindings = dict(constraint.parameters, this=focus, currentShape=self.node)
-        messages = self.messages + tuple(m for m in constraint.query.messages
-                                         if m not in self.messages)
+        messages = self.messages + constraint.query.messages  # each written once (_fill)
         if constraint.ask:
             for v in values:
                 if not constraint.query.ask(index, dict(bindings, value=v)):
                     yield RawResult(self.severity, self.node, focus, self.path_node, v,
-                                    tuple(_fill(m, dict(bindings, value=v)) for m in messages),
+                                    _filled(messages, dict(bindings, value=v)),
                                     constraint.component)
             return
         default_value = focus if self.path is None else None
@@ -747,7 +757,7 @@ class Shape:
                           if v is not None})
             yield RawResult(self.severity, self.node, this or focus,
                             path if path is not None else self.path_node, value,
-                            tuple(_fill(m, names) for m in messages), constraint.component)
+                            _filled(messages, names), constraint.component)
 
     def conforms(self, index: Index, node: Node) -> bool:
         """Whether ``node`` as a focus node meets this (nested) shape: no results."""
