@@ -519,7 +519,7 @@ TOKEN = re.compile(r'''
               |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
   | (?P<iri><[^<>"{}|^`\\\s]*>)
   | (?P<var>[?$][A-Za-z_0-9\u00B7-\uFFFF]+)
-  | (?P<word>[A-Za-z_][A-Za-z_0-9\-.]*(?::[^\s(){}\[\],;]*)?)
+  | (?P<word>[A-Za-z_][A-Za-z_0-9\-.]*(?::[A-Za-z_0-9\-.:%\\\u00B7-\uFFFF]*)?)
   | (?P<space>\s+)
   | (?P<other>.)
 ''', re.VERBOSE | re.DOTALL)
@@ -574,7 +574,8 @@ def prebinding_template(query: str, prebound: set[str], what: str) -> tuple[Piec
         tokens[i][1] == "{" or tokens[i][1].upper() == "WHERE")), None)
     if body is None:
         raise ShapesError(f"{what} has no WHERE clause")
-    if any(tokens[i][1] == "*" for i in significant if start < i < body):
+    projected = [tokens[i][1].upper() for i in significant if start < i < body]
+    if [t for t in projected if t not in ("DISTINCT", "REDUCED")][:1] == ["*"]:
         raise ShapesError(f"{what} selects *: name the variables, so that $this can be "
                           "given as it is pre-bound")
     depth, end = 0, len(tokens)
