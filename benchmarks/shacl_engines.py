@@ -105,7 +105,10 @@ def main() -> int:
         print(f"| {name} | {f['median_ms']} | {f['fastest_ms']} | {f['results']} | "
               f"{float(f['median_ms']) / float(base):.1f} |")
     if args.out is not None:
-        args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        args.out.write_text(json.dumps({
+            "what": "one seminar, asserted and reasoned passes, milliseconds",
+            "triples": {"asserted": len(graphs[0]), "reasoned": len(graphs[1])},
+            "repeat": args.repeat, "engines": figures}, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
