@@ -13,8 +13,9 @@ SHACL-SPARQL (``sh:sparql`` constraints, and constraint components declared with
 the graph, once per focus node (per value node for an ASK validator), with ``$this``,
 ``$currentShape``, ``$value`` and the parameters pre-bound by SHACL's rule (5.2.1): the
 query is checked against the rule's restrictions (no MINUS, VALUES, SERVICE, no ``AS`` of
-a pre-bound variable; nested SELECT is refused too), under which pre-binding is the same
-as writing each value in its variable's place (``prebinding_template``). ``$PATH`` is
+a pre-bound variable, a subquery returns every pre-bound variable), under which
+pre-binding is the same as writing each value in its variable's place
+(``prebinding_template``). ``$PATH`` is
 written as the shape's path. Refused, with ``ShapesError``: ``$shapesGraph``, a blank node
 to pre-bind, ``SELECT *``, ``sh:target``, and any SHACL predicate this module does not know.
 
@@ -535,11 +536,11 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 def prebinding_template(query: str, prebound: set[str], what: str) -> tuple[Piece, ...]:
     """``query`` cut into text and the places of its pre-bound variables, after checking
     the restrictions of SHACL 5.2.1 (no MINUS, VALUES, SERVICE, no ``AS`` of a pre-bound
-    variable) and refusing nested SELECT. Under those, SHACL's pre-binding (a join of the
+    variable, a subquery returns every pre-bound variable). Under those, SHACL's pre-binding (a join of the
     bindings with every basic graph pattern) binds each pre-bound variable to its value in
     every solution of every part of the query, so writing the value in the variable's
     place is the same query: ``bound($this)`` is ``(true)``, ``$this`` in the projection is
-    ``(value AS ?this)``, after the WHERE clause ``(value)``."""
+    ``(value AS ?this)`` (in a subquery's, dropped), after the WHERE clause ``(value)``."""
     tokens = _tokens(query)
     words = [(i, t.upper()) for i, (kind, t) in enumerate(tokens) if kind == "word"]
     for _i, word in words:
@@ -547,9 +548,6 @@ def prebinding_template(query: str, prebound: set[str], what: str) -> tuple[Piec
             raise ShapesError(f"{what} uses {FORBIDDEN[word]}, which SHACL-SPARQL forbids "
                               "(SHACL 5.2.1)")
     selects = [i for i, w in words if w == "SELECT"]
-    if len(selects) > 1:
-        raise ShapesError(f"{what} has a nested SELECT: this engine does not implement "
-                          "pre-binding into subqueries")
     significant = [i for i, (kind, _t) in enumerate(tokens)
                    if kind not in ("space", "comment")]
     rank = {i: k for k, i in enumerate(significant)}
@@ -570,14 +568,44 @@ def prebinding_template(query: str, prebound: set[str], what: str) -> tuple[Piec
     start = selects[0] if selects else next((i for i, w in words if w == "ASK"), None)
     if start is None:
         raise ShapesError(f"{what} must be a SELECT or an ASK query")
-    body = next((i for i in significant if i > start and (
-        tokens[i][1] == "{" or tokens[i][1].upper() == "WHERE")), None)
-    if body is None:
-        raise ShapesError(f"{what} has no WHERE clause")
-    projected = [tokens[i][1].upper() for i in significant if start < i < body]
-    if [t for t in projected if t not in ("DISTINCT", "REDUCED")][:1] == ["*"]:
-        raise ShapesError(f"{what} selects *: name the variables, so that $this can be "
-                          "given as it is pre-bound")
+
+    def where(select: int) -> int:
+        """Where the WHERE clause of the query or subquery at ``select`` begins."""
+        found = next((i for i in significant if i > select and (
+            tokens[i][1] == "{" or tokens[i][1].upper() == "WHERE")), None)
+        if found is None:
+            raise ShapesError(f"{what} has no WHERE clause")
+        return found
+
+    def projection(select: int) -> list[int]:
+        """The significant tokens between ``select`` and its WHERE clause."""
+        items = [i for i in significant if select < i < where(select)]
+        if [tokens[i][1] for i in items if tokens[i][1].upper() not in ("DISTINCT", "REDUCED")
+            ][:1] == ["*"]:
+            raise ShapesError(f"{what} selects *: name the variables, so that $this can be "
+                              "given as it is pre-bound")
+        return items
+
+    body = where(start)
+    if selects:
+        projection(start)  # refuses SELECT *
+    # a subquery must return every pre-bound variable (SHACL 5.2.1); its own projection
+    # of them is dropped: they are values everywhere, so nothing joins on them
+    dropped: set[int] = set()
+    placeholders: dict[int, str] = {}
+    for n, select in enumerate(selects[1:]):
+        items = projection(select)
+        named = {tokens[i][1][1:] for i in items if tokens[i][0] == "var"}
+        missing = sorted(prebound - {"currentShape", "shapesGraph"} - named)
+        if missing:
+            raise ShapesError(f"{what} has a subquery that does not return "
+                              f"{', '.join('$' + m for m in missing)}, which SHACL-SPARQL "
+                              "requires (SHACL 5.2.1)")
+        drop = {i for i in items if tokens[i][0] == "var" and tokens[i][1][1:] in prebound}
+        dropped |= drop
+        if drop and all(i in drop or tokens[i][1].upper() in ("DISTINCT", "REDUCED")
+                        for i in items):
+            placeholders[max(drop)] = f"(1 AS ?gfd_kg_subquery_{n})"
     depth, end = 0, len(tokens)
     for i in range(body, len(tokens)):
         if tokens[i] == ("other", "{"):
@@ -606,7 +634,9 @@ def prebinding_template(query: str, prebound: set[str], what: str) -> tuple[Piec
                 text("(true)")
                 skip_to = significant[rank[i] + 3]
                 continue
-        if kind == "var" and t[1:] in prebound:
+        if i in dropped:
+            text(placeholders.get(i, ""))
+        elif kind == "var" and t[1:] in prebound:
             place = "project" if start < i < body else "modifier" if i > end else "term"
             pieces.append((t[1:], place))
         else:

@@ -124,7 +124,7 @@ def _sparql(query: str) -> str:
     (_sparql("SELECT $this WHERE { $this ?p ?o MINUS { $this ?p 1 } }"), "MINUS"),
     (_sparql("SELECT $this WHERE { VALUES ?o { 1 } $this ?p ?o }"), "VALUES"),
     (_sparql("SELECT $this WHERE { SERVICE <http://x/> { $this ?p ?o } }"), "SERVICE"),
-    (_sparql("SELECT $this WHERE { { SELECT $this WHERE { $this ?p ?o } } }"), "nested"),
+    (_sparql("SELECT $this WHERE { { SELECT ?o WHERE { $this ?p ?o } } }"), "subquery"),
     (_sparql("SELECT $this WHERE { ?s ?p ?o BIND (?s AS $this) }"), "AS"),
     (_sparql("SELECT $this WHERE { GRAPH $shapesGraph { $this ?p ?o } }"), "shapesGraph"),
     (_sparql("SELECT * WHERE { $this ?p ?o }"), "selects"),
@@ -156,6 +156,8 @@ def test_the_project_shapes_compile(shapes_graph):
     ("SELECT $this WHERE { FILTER NOT EXISTS { $this ex:p ?v } }", ["b"]),
     (("SELECT $this (COUNT(?v) AS ?n) WHERE { OPTIONAL { $this ex:p ?v } } "
       "GROUP BY $this HAVING (COUNT(?v) = 0)"), ["b"]),
+    ("SELECT $this WHERE { { SELECT $this WHERE { FILTER ($this = ex:b) } } }", ["b"]),
+    ("SELECT $this ?v WHERE { { SELECT DISTINCT $this ?v WHERE { $this ex:p ?v } } }", ["a"]),
 ])
 def test_this_is_prebound_by_shacls_rule(query: str, focus_nodes: list[str], engine: str):
     """``$this`` is bound in every part of the query (SHACL 5.2.1), not only where a
