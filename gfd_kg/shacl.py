@@ -16,8 +16,8 @@ query is checked against the rule's restrictions (no MINUS, VALUES, SERVICE, no 
 a pre-bound variable, a subquery returns every pre-bound variable), under which
 pre-binding is the same as writing each value in its variable's place
 (``prebinding_template``). ``$PATH`` is
-written as the shape's path. Refused, with ``ShapesError``: ``$shapesGraph``, a blank node
-to pre-bind, ``SELECT *``, ``sh:target``, and any SHACL predicate this module does not know.
+written as the shape's path; ``$shapesGraph`` names the shapes graph, which the copy then
+holds as a named graph. Refused, with ``ShapesError``: a blank node to pre-bind, ``SELECT *``, ``sh:target``, and any SHACL predicate this module does not know.
 
 Run on the W3C SHACL suite (tests/test_w3c_shacl.py), every test passes or is refused; on
 the project's shapes the results are pySHACL's, one for one (tests/test_shacl_engine.py),
@@ -90,6 +90,7 @@ class Index:
         self.into: dict[Node, dict[Node, set[Node]]] = defaultdict(lambda: defaultdict(set))
         self.by_predicate: dict[Node, list[tuple[Node, Node]]] = defaultdict(list)
         self.native = ox.Store()
+        self.graphs: set[URIRef] = set()  # the named graphs of ``native`` (add_graph)
         self.namespaces = list(namespaces)
         self._supers: dict[Node, frozenset[Node]] = {}
         self._instances: dict[Node, set[Node]] | None = None
@@ -106,6 +107,15 @@ class Index:
                 new.append(ox.Quad(to_ox(s), to_ox(p), to_ox(o)))  # type: ignore[arg-type]
         self.native.bulk_extend(new)
         self._supers, self._instances = {}, None
+
+    def add_graph(self, name: URIRef, triples: Iterable[tuple[Node, Node, Node]]) -> None:
+        """``triples`` as the named graph ``name`` of the pyoxigraph copy (once), for the
+        queries that read it; the checks and the default graph do not see it."""
+        if name not in self.graphs:
+            self.graphs.add(name)
+            graph = ox.NamedNode(str(name))
+            self.native.bulk_extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)  # type: ignore[arg-type]
+                                    for s, p, o in triples)
 
     def __len__(self) -> int:
         return sum(len(pairs) for pairs in self.by_predicate.values())
@@ -562,9 +572,6 @@ def prebinding_template(query: str, prebound: set[str], what: str) -> tuple[Piec
             if nxt and nxt[0][0] == "var" and nxt[0][1][1:] in prebound:
                 raise ShapesError(f"{what} binds the pre-bound variable {nxt[0][1]} with AS, "
                                   "which SHACL-SPARQL forbids (SHACL 5.2.1)")
-    if any(kind == "var" and t[1:] == "shapesGraph" for kind, t in tokens):
-        raise ShapesError(f"{what} uses $shapesGraph: this engine does not make the shapes "
-                          "graph queryable")
     start = selects[0] if selects else next((i for i, w in words if w == "ASK"), None)
     if start is None:
         raise ShapesError(f"{what} must be a SELECT or an ASK query")
@@ -770,7 +777,8 @@ class Shape:
 
     def _sparql_results(self, constraint: SparqlCheck, index: Index, focus: Node,
                         values: set[Node]) -> Iterator[RawResult]:
-        bindings = dict(constraint.parameters, this=focus, currentShape=self.node)
+        bindings = dict(constraint.parameters, this=focus, currentShape=self.node,
+                        shapesGraph=SHAPES_GRAPH)
         messages = self.messages + constraint.query.messages  # each written once (_fill)
         if constraint.ask:
             for v in values:
@@ -811,9 +819,16 @@ def _local_name(iri: Node) -> str:
     return re.split(r"[#/:]", str(iri))[-1]
 
 
+# the variables every SHACL-SPARQL query has pre-bound; $shapesGraph names the shapes
+# graph, which the index then holds as a named graph (the data graph is the default one)
+PREBOUND = {"this", "currentShape", "shapesGraph"}
+SHAPES_GRAPH = URIRef("urn:x-gfd-kg:shapes-graph")
+
+
 class _Compiler:
     def __init__(self, shapes: Graph) -> None:
         self.shapes = shapes
+        self.uses_shapes_graph = False
         self.done: dict[Node, Shape] = {}
         self.building: set[Node] = set()  # the shapes being compiled, to refuse a cycle
         kinds = set(shapes.transitive_subjects(SUBCLASS_OF, SH.ConstraintComponent))
@@ -883,7 +898,7 @@ class _Compiler:
             if g.value(constraint, SH.deactivated) == Literal(True):
                 continue
             shape.sparql.append(SparqlCheck(SH.SPARQLConstraintComponent, self.sparql(
-                constraint, SH.select, {"this", "currentShape"}, path_node), {}, ask=False))
+                constraint, SH.select, PREBOUND, path_node), {}, ask=False))
         for declared in self.components:
             check = self.custom(declared, node, path_node)
             if check is not None:
@@ -917,7 +932,7 @@ class _Compiler:
                               f"for the shape {node}")
         ask = g.value(validator, SH.ask) is not None
         # an unused optional parameter is pre-bound to nothing: it stays a free variable
-        prebound = set(values) | {"this", "currentShape"} | ({"value"} if ask else set())
+        prebound = set(values) | PREBOUND | ({"value"} if ask else set())
         query = self.sparql(validator, SH.ask if ask else SH.select, prebound, path)
         return SparqlCheck(component.node, query, values, ask)
 
@@ -939,6 +954,8 @@ class _Compiler:
             query = "".join(f" {path_text(g, path)} " if (kind, t) == ("var", "$PATH") else t
                             for kind, t in _tokens(query))
         declared = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(prefixes.items()))
+        if ("var", "$shapesGraph") in _tokens(query) or ("var", "?shapesGraph") in _tokens(query):
+            self.uses_shapes_graph = True
         pieces = prebinding_template(declared + query, prebound, what)
         compiled = SparqlQuery(node, pieces,
                                tuple(sorted({str(m) for m in g.objects(node, SH.message)})))
@@ -1108,8 +1125,10 @@ def _is_class(shapes: Graph, node: Node) -> bool:
 class CompiledShapes:
     """The shapes of a shapes graph that have targets, compiled (see the module)."""
 
-    def __init__(self, targeted: list[tuple[Target, Shape]]) -> None:
+    def __init__(self, targeted: list[tuple[Target, Shape]],
+                 shapes: Graph | None = None) -> None:
         self.targeted = targeted
+        self.shapes = shapes  # the shapes graph, when a query reads it through $shapesGraph
 
     @classmethod
     def of(cls, shapes: Graph) -> CompiledShapes:
@@ -1126,10 +1145,12 @@ class CompiledShapes:
                 target = Target((*target.classes, node), target.nodes, target.subjects_of,
                                 target.objects_of)
             targeted.append((target, compiler.shape(node)))
-        return cls(targeted)
+        return cls(targeted, shapes if compiler.uses_shapes_graph else None)
 
     def check(self, index: Index) -> list[RawResult]:
         """Every result of validating the indexed graph."""
+        if self.shapes is not None:
+            index.add_graph(SHAPES_GRAPH, self.shapes)
         results: list[RawResult] = []
         for target, shape in self.targeted:
             for focus in target.focus_nodes(index):

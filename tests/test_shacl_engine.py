@@ -126,7 +126,6 @@ def _sparql(query: str) -> str:
     (_sparql("SELECT $this WHERE { SERVICE <http://x/> { $this ?p ?o } }"), "SERVICE"),
     (_sparql("SELECT $this WHERE { { SELECT ?o WHERE { $this ?p ?o } } }"), "subquery"),
     (_sparql("SELECT $this WHERE { ?s ?p ?o BIND (?s AS $this) }"), "AS"),
-    (_sparql("SELECT $this WHERE { GRAPH $shapesGraph { $this ?p ?o } }"), "shapesGraph"),
     (_sparql("SELECT * WHERE { $this ?p ?o }"), "selects"),
     ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:node ex:S ] .",
      "itself"),
