@@ -36,12 +36,26 @@ def _same(compiled: Report, reference: Report) -> None:
     assert ours == theirs  # the same results the same number of times
 
 
+# where pySHACL is wrong and the compiled engine is not: the results pySHACL misses
+PYSHACL_MISSES = {
+    # a start without a UTC offset against an end with one: XSD leaves their order
+    # indeterminate, so sh:lessThan fails (SHACL 4.5.3); pySHACL reads rdflib's
+    # Literal.__lt__, which answers that the start is earlier
+    "bad-timed-event-no-timezone": [
+        ("Timed event", "schema:startDate", "2008-05-28T08:30:00", "must be later than")],
+}
+
+
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_fixture_gets_pyshacls_report(path: Path, shapes_graph, ontology_graph):
     compiled, reference = _both(Graph().parse(path, format="turtle"), shapes_graph,
                                 ontology_graph)
     assert reference.results, f"{path.name} fails no shape"
-    _same(compiled, reference)
+    misses = PYSHACL_MISSES.get(path.stem, [])
+    extra = [r for r in compiled.results if r not in reference.results]
+    assert [(r.shape, r.path, r.value) for r in extra] == [m[:3] for m in misses]
+    assert all(m[3] in r.message for r, m in zip(extra, misses))
+    _same(Report(tuple(r for r in compiled.results if r not in extra)), reference)
 
 
 def test_published_graphs_get_pyshacls_report(data_graph, contacts_graph, shapes_graph,
@@ -95,15 +109,27 @@ def test_synthetic_seminar_gets_pyshacls_report(tmp_path, shapes_graph, ontology
     _same(compiled, reference)
 
 
+def _sparql(query: str) -> str:
+    return ('ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:sparql [ sh:select """'
+            + query + '""" ] .')
+
+
 @pytest.mark.parametrize("shape, refused", [
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:closed true .", "closed"),
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:node ex:T .", "#node"),
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:p ; "
-     "sh:xone ( [ sh:class ex:D ] [ sh:class ex:E ] ) ] .", "xone"),
     ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:sparql [ sh:ask \"ASK {}\" ] .",
      "sh:select"),
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path "
-     "[ sh:zeroOrOnePath ex:p ] ; sh:minCount 1 ] .", "path"),
+    (("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path "
+      "[ sh:inversePath ( ex:p ex:q ) ] ; sh:minCount 1 ] ."), "inversePath"),
+    ("ex:S a sh:NodeShape ; sh:target [ a ex:T ] .", "target"),
+    ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:severity \"high\" .", "severity"),
+    (_sparql("SELECT $this WHERE { $this ?p ?o MINUS { $this ?p 1 } }"), "MINUS"),
+    (_sparql("SELECT $this WHERE { VALUES ?o { 1 } $this ?p ?o }"), "VALUES"),
+    (_sparql("SELECT $this WHERE { SERVICE <http://x/> { $this ?p ?o } }"), "SERVICE"),
+    (_sparql("SELECT $this WHERE { { SELECT ?o WHERE { $this ?p ?o } } }"), "subquery"),
+    (_sparql("SELECT $this WHERE { ?s ?p ?o BIND (?s AS $this) }"), "AS"),
+    (_sparql("SELECT * WHERE { $this ?p ?o }"), "selects"),
+    ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:node ex:S ] .",
+     "itself"),
+    (_sparql("SELECT $this WHERE { $this ex:p ?o . FILTER (?o = undeclared:x) }"), "parse"),
 ])
 def test_unsupported_shacl_is_refused(shape: str, refused: str):
     """A shape this engine cannot check stops the build instead of passing unchecked."""
@@ -117,3 +143,59 @@ def test_the_project_shapes_compile(shapes_graph):
     assert {shape.node for _, shape in compiled.targeted} == targeted
     assert sum(len(shape.sparql) for _, shape in compiled.targeted) == len(
         list(shapes_graph.subject_objects(SH.sparql)))
+
+
+@pytest.mark.parametrize("engine", ["compiled", "pyshacl"])
+@pytest.mark.parametrize("query, focus_nodes", [
+    ("SELECT $this WHERE { { FILTER ($this = ex:a) } }", ["a"]),
+    ("SELECT $this ?value WHERE { BIND ($this AS ?value) }", ["a", "b"]),
+    ("SELECT $this WHERE { FILTER (bound($this)) }", ["a", "b"]),
+    ("SELECT $this WHERE { { $this ex:p ?v } UNION { FILTER ($this = ex:b) } }", ["a", "b"]),
+    ("SELECT $this WHERE { OPTIONAL { $this ex:p ?v } FILTER (!bound(?v)) }", ["b"]),
+    ("SELECT $this WHERE { FILTER NOT EXISTS { $this ex:p ?v } }", ["b"]),
+    (("SELECT $this (COUNT(?v) AS ?n) WHERE { OPTIONAL { $this ex:p ?v } } "
+      "GROUP BY $this HAVING (COUNT(?v) = 0)"), ["b"]),
+    ("SELECT $this WHERE { { SELECT $this WHERE { FILTER ($this = ex:b) } } }", ["b"]),
+    ("SELECT $this ?v WHERE { { SELECT DISTINCT $this ?v WHERE { $this ex:p ?v } } }", ["a"]),
+])
+def test_this_is_prebound_by_shacls_rule(query: str, focus_nodes: list[str], engine: str):
+    """``$this`` is bound in every part of the query (SHACL 5.2.1), not only where a
+    substitution reaches: in a nested FILTER, in BIND, in bound(), in a UNION branch
+    without a triple pattern, after GROUP BY."""
+    from gfd_kg.validate import raw_results
+    shapes = Graph().parse(data=SH_PREFIXES + 'ex:S a sh:NodeShape ; sh:targetNode ex:a, ex:b ; '
+                           'sh:sparql [ sh:prefixes ex: ; sh:select """' + query + '""" ] . '
+                           'ex: sh:declare [ sh:prefix "ex" ; sh:namespace '
+                           '"http://example.org/"^^<http://www.w3.org/2001/XMLSchema#anyURI> ] .',
+                           format="turtle")
+    data = Graph().parse(data=SH_PREFIXES + "ex:a ex:p 1 .", format="turtle")
+    found = sorted(str(r.focus).removeprefix("http://example.org/")
+                   for r in raw_results(data, shapes, engine=engine))
+    assert found == focus_nodes
+
+
+def _lit(text: str, datatype: str | None = None, lang: str | None = None) -> Literal:
+    return Literal(text, datatype=XSD[datatype] if datatype else None, lang=lang)
+
+
+@pytest.mark.parametrize("a, b, order", [
+    (_lit("1", "integer"), _lit("1.5", "decimal"), -1),
+    (_lit("2.0", "double"), _lit("2", "integer"), 0),
+    (_lit("b"), _lit("a", "string"), 1),
+    (_lit("2008-05-27T10:00:00+02:00", "dateTime"), _lit("2008-05-27T08:00:00Z", "dateTime"), 0),
+    # a time without its zone is somewhere within 14 hours of UTC (XSD 3.3.8.4)
+    (_lit("2008-05-27T09:00:00", "dateTime"), _lit("2008-05-27T10:00:00+02:00", "dateTime"),
+     None),
+    (_lit("2008-05-27T09:00:00", "dateTime"), _lit("2008-05-28T09:00:00Z", "dateTime"), -1),
+    (_lit("2008-05-29", "date"), _lit("2008-05-28Z", "date"), 1),
+    (_lit("1", "integer"), _lit("1"), None),
+    (_lit("a", lang="en"), _lit("b", lang="en"), None),
+    (_lit("x", "integer"), _lit("1", "integer"), None),
+    (URIRef("http://example.org/a"), URIRef("http://example.org/b"), None),
+])
+def test_values_are_ordered_as_xsd_says(a, b, order):
+    """sh:lessThan and the range components compare by XSD's order, which leaves some
+    pairs incomparable (a violation), where rdflib's Literal.__lt__ answers."""
+    from gfd_kg.shacl import compare
+    assert compare(a, b) == order
+    assert compare(b, a) == (None if order is None else -order)
