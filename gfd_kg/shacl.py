@@ -17,7 +17,8 @@ a pre-bound variable, a subquery returns every pre-bound variable), under which
 pre-binding is the same as writing each value in its variable's place
 (``prebinding_template``). ``$PATH`` is
 written as the shape's path; ``$shapesGraph`` names the shapes graph, which the copy then
-holds as a named graph. Refused, with ``ShapesError``: a blank node to pre-bind, ``SELECT *``, ``sh:target``, and any SHACL predicate this module does not know.
+holds as a named graph. Refused, with ``ShapesError``: a blank node to pre-bind,
+``SELECT *``, ``sh:target``, and any SHACL predicate this module does not know.
 
 Run on the W3C SHACL suite (tests/test_w3c_shacl.py), every test passes or is refused; on
 the project's shapes the results are pySHACL's, one for one (tests/test_shacl_engine.py),
@@ -49,7 +50,8 @@ ANNOTATIONS = {RDF.type, SH.name, SH.description, SH.message, SH.severity, SH.de
                SH.order, SH.group, SH.defaultValue, SH.path, SH.property, SH.sparql,
                SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShapesDisjoint,
                SH.flags, SH.prefixes, *TARGETS}
-SEVERITY_NAMES: dict[Node | None, str] = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+SEVERITY_NAMES: dict[Node | None, str] = {SH.Violation: "Violation", SH.Warning: "Warning",
+                                          SH.Info: "Info"}
 TYPE, SUBCLASS_OF = RDF.type, RDFS.subClassOf  # looked up once: namespace lookups are slow
 
 
@@ -326,7 +328,8 @@ def _text_of(v: Node) -> str:
 
 def _pattern_check(pattern: Node, flags: Node | None) -> Check:
     bits = 0
-    for letter, bit in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL), ("x", re.VERBOSE)):
+    for letter, bit in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL),
+                        ("x", re.VERBOSE)):
         if flags is not None and letter in str(flags).lower():
             bits |= bit
     regex = re.compile(str(pattern), bits)
@@ -546,9 +549,9 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 def prebinding_template(query: str, prebound: set[str], what: str) -> tuple[Piece, ...]:
     """``query`` cut into text and the places of its pre-bound variables, after checking
     the restrictions of SHACL 5.2.1 (no MINUS, VALUES, SERVICE, no ``AS`` of a pre-bound
-    variable, a subquery returns every pre-bound variable). Under those, SHACL's pre-binding (a join of the
-    bindings with every basic graph pattern) binds each pre-bound variable to its value in
-    every solution of every part of the query, so writing the value in the variable's
+    variable, a subquery returns every pre-bound variable). Under those, SHACL's pre-binding
+    (a join of the bindings with every basic graph pattern) binds each pre-bound variable to
+    its value in every solution of every part of the query, so writing the value in the variable's
     place is the same query: ``bound($this)`` is ``(true)``, ``$this`` in the projection is
     ``(value AS ?this)`` (in a subquery's, dropped), after the WHERE clause ``(value)``."""
     tokens = _tokens(query)
@@ -706,7 +709,8 @@ class SparqlQuery:
         names = [v.value for v in answer.variables]
         found: list[Solution] = []
         for row in answer:
-            bound: dict[str, Node] = {name: to_rdflib(value) for name, value in zip(names, row)
+            bound: dict[str, Node] = {name: to_rdflib(value)
+                                      for name, value in zip(names, row, strict=True)
                                       if value is not None}
             if bound.pop("failure", None) is not None:
                 raise ShapesError(f"the SPARQL constraint {self.node} reported a failure "

@@ -219,7 +219,8 @@ def _pyshacl_results(data: ValidationGraph, shapes: Graph) -> list[RawResult]:
     # the report's own results, not those nested under sh:detail
     for res in results_graph.objects(None, SH.result):
         results.append(RawResult(
-            severity=severity_name(results_graph.value(res, SH.resultSeverity, default=SH.Violation)),
+            severity=severity_name(results_graph.value(res, SH.resultSeverity,
+                                                       default=SH.Violation)),
             source=results_graph.value(res, SH.sourceShape),
             focus=results_graph.value(res, SH.focusNode),
             path=results_graph.value(res, SH.resultPath),

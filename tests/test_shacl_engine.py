@@ -54,7 +54,7 @@ def test_fixture_gets_pyshacls_report(path: Path, shapes_graph, ontology_graph):
     misses = PYSHACL_MISSES.get(path.stem, [])
     extra = [r for r in compiled.results if r not in reference.results]
     assert [(r.shape, r.path, r.value) for r in extra] == [m[:3] for m in misses]
-    assert all(m[3] in r.message for r, m in zip(extra, misses))
+    assert all(m[3] in r.message for r, m in zip(extra, misses, strict=True))
     _same(Report(tuple(r for r in compiled.results if r not in extra)), reference)
 
 
@@ -79,7 +79,8 @@ def _damaged(data: Graph, seed: int) -> Graph:
         if roll < 0.10:
             continue
         if roll < 0.13:
-            o = rng.choice([Literal("x"), Literal("x", lang="en"), Literal("0", datatype=XSD.integer),
+            o = rng.choice([Literal("x"), Literal("x", lang="en"),
+                            Literal("0", datatype=XSD.integer),
                             Literal("2008-05-27T09:00:00+02:00", datatype=XSD.dateTime),
                             rng.choice(nodes)])
         out.add((s, p, o))
