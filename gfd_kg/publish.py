@@ -178,7 +178,7 @@ def _sort_key(value: object) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def _jsonld_chunks(nt: bytes, iris: IRIs, context_url: str) -> Iterator[str]:
+def _jsonld_chunks(nt: bytes, iris: IRIs, context_url: str | dict) -> Iterator[str]:
     c = _Compactor(iris)
     type_iri = _RDF_TYPE[1:-1].decode()
     yield "{\n \"@context\": " + json.dumps(context_url) + ",\n \"@graph\": ["
@@ -198,6 +198,13 @@ def _jsonld_chunks(nt: bytes, iris: IRIs, context_url: str) -> Iterator[str]:
         yield ("\n  " if first else ",\n  ") + indented(node, " ", "  ")
         first = False
     yield "\n ]\n}\n"
+
+
+def jsonld_text(nt: bytes, iris: IRIs, context: str | dict | None = None) -> str:
+    """Sorted N-Triples as JSON-LD compacted as ``gfd.jsonld`` is: every key a compact IRI,
+    the context given by address or (by default) inline."""
+    inline = jsonld_context(iris)["@context"]
+    return "".join(_jsonld_chunks(nt, iris, inline if context is None else context))
 
 
 # -- the tree ----------------------------------------------------------------------------

@@ -38,7 +38,10 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def serving(data):
-    with served(str(data), "--timeout", "2", "--workers", "2") as (base, process):
+    # bursts of twenty fresh clients at once: more than --max-waiting's default lets wait in
+    # one worker (16) may land on the same worker
+    with served(str(data), "--timeout", "2", "--workers", "2",
+                "--max-waiting", "64") as (base, process):
         yield base, process
 
 

@@ -23,29 +23,52 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..iris import IRIs
+from ..publish import jsonld_text
 from . import pages
-from .conneg import RESOURCE_TYPES, choose
+from .conneg import (
+    HTML,
+    JSONLD,
+    NTRIPLES,
+    RDFXML,
+    RESOURCE_TYPES,
+    TURTLE,
+    UnknownFormat,
+    named,
+    ranked,
+)
 from .site import RDF_TYPE, Site, describe, page_graph
 from .sparql import ALLOW, SD_FORMATS, plain, sparql, with_charset
 
-HTML = "text/html"
 SUFFIXES = {f".{suffix}": media for suffix, media in RESOURCE_TYPES.items()}
 RDF_FORMATS: dict[str, ox.RdfFormat] = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    TURTLE: ox.RdfFormat.TURTLE,
+    JSONLD: ox.RdfFormat.JSON_LD,
+    NTRIPLES: ox.RdfFormat.N_TRIPLES,
+    RDFXML: ox.RdfFormat.RDF_XML,
 }
-FORMAT_LABELS = {"text/turtle": "Turtle", "application/ld+json": "JSON-LD",
-                 "application/n-triples": "N-Triples"}
+FORMAT_LABELS = {HTML: "HTML", TURTLE: "Turtle", JSONLD: "JSON-LD", NTRIPLES: "N-Triples",
+                 RDFXML: "RDF/XML"}
 CORS_EXPOSED = ("Content-Location", "Link")
 
 
-def serialise_triples(triples: Iterable[ox.Triple], media: str,
-                      prefixes: dict[str, str] | None = None) -> bytes:
+def serialise_triples(triples: Iterable[ox.Triple], media: str, site: Site) -> bytes:
+    """A resource's triples as ``media``: Turtle with the dataset's prefixes, JSON-LD
+    compacted with the dataset's context (given inline), the others as pyoxigraph writes
+    them."""
+    ordered = sorted(triples, key=str)
     fmt = RDF_FORMATS[media]
-    if fmt == ox.RdfFormat.TURTLE and prefixes:
-        return ox.serialize(sorted(triples, key=str), format=fmt, prefixes=prefixes) or b""
-    return ox.serialize(sorted(triples, key=str), format=fmt) or b""
+    if fmt == ox.RdfFormat.TURTLE:
+        return ox.serialize(ordered, format=fmt, prefixes=dict(site.prefixes)) or b""
+    if fmt == ox.RdfFormat.JSON_LD:
+        nt = ox.serialize(ordered, format=ox.RdfFormat.N_TRIPLES) or b""
+        return jsonld_text(nt, IRIs(site.base)).encode("utf-8")
+    return ox.serialize(ordered, format=fmt) or b""
+
+
+def links_to(path: str, media: str) -> str:
+    """The Link header of a resource's answer: its other formats, by address."""
+    return ", ".join(f'<{path}.{suffix}>; rel="alternate"; type="{m}"'
+                     for suffix, m in RESOURCE_TYPES.items() if m != media)
 
 
 async def health(request: Request) -> Response:
@@ -71,24 +94,25 @@ async def void(request: Request) -> Response:
     files = site.downloads()
     if "void.ttl" not in files:
         return plain(404, "this server has no dataset description (serve a build to get one)")
-    media = _asked_format(request, tuple(RDF_FORMATS)) or "text/turtle"
+    media = asked(request, "description", tuple(RDF_FORMATS)) or TURTLE
     body = site.remember(("void", media), lambda: Graph().parse(
         files["void.ttl"], format="turtle").serialize(format=SD_FORMATS[media], encoding="utf-8"))
     return Response(body, media_type=with_charset(media), headers={"Vary": "Accept"})
 
 
-def _asked_format(request: Request, offered: tuple[str, ...]) -> str | None:
-    fmt = request.query_params.get("format")
-    if fmt:
-        media = RESOURCE_TYPES.get(fmt) or (fmt if fmt in offered else None)
-        return media if media in offered else None
-    return choose(request.headers.get("accept"), offered)
+def asked(request: Request, kind: str, offered: tuple[str, ...]) -> str | None:
+    """Of ``offered``, the media type format= names, else the one the Accept header ranks
+    best (the table's order for ``kind``); None: the client accepts none of them. Raises
+    UnknownFormat for a format= that names nothing."""
+    named_type = named(request.query_params.getlist("format"), kind)
+    if named_type:
+        return named_type if named_type in offered else None
+    return next((m for m in ranked(request.headers.get("accept"), kind) if m in offered), None)
 
 
 async def landing(request: Request) -> Response:
     site: Site = request.app.state.site
-    if request.query_params.get("format") or choose(request.headers.get("accept"),
-                                                    (HTML, *RDF_FORMATS)) != HTML:
+    if asked(request, "resource", (HTML, *RDF_FORMATS)) != HTML:
         return await void(request)
     files = site.downloads()
     downloads = [pages.Download(name, path.stat().st_size,
@@ -135,7 +159,7 @@ async def docs_page(request: Request) -> Response:
     site: Site = request.app.state.site
     kind = request.url.path.strip("/").split("/")[0]  # "ontology" or "shapes"
     files = site.downloads()
-    media = _asked_format(request, (HTML, "text/turtle")) or HTML
+    media = asked(request, "resource", (HTML, TURTLE)) or HTML
     name = f"{kind}.html" if media == HTML else f"{kind}.ttl"
     if name not in files:
         return plain(404, f"no {kind} documentation on this server")
@@ -151,20 +175,17 @@ async def resource(request: Request) -> Response:
 def _resource(request: Request) -> Response:
     site: Site = request.app.state.site
     path = request.url.path
-    forced: str | None = None
+    offered = tuple(RESOURCE_TYPES.values())
+    media: str | None = None
     for suffix, suffix_media in SUFFIXES.items():
         if path.endswith(suffix):
-            path, forced = path[: -len(suffix)], suffix_media
+            path, media = path[: -len(suffix)], suffix_media
             break
-    offered = tuple(RESOURCE_TYPES.values())
-    if forced is None and request.query_params.get("format"):
-        forced = RESOURCE_TYPES.get(request.query_params["format"])
-        if forced is None:
-            return plain(400, f"format must be one of {', '.join(RESOURCE_TYPES)}")
-    media = forced or choose(request.headers.get("accept"), offered)
+    else:
+        media = asked(request, "resource", offered)
     if media is None:
         return plain(406, "this resource is available as " + ", ".join(offered),
-                      headers={"Vary": "Accept"})
+                     headers={"Vary": "Accept"})
     iri = site.iri_for_path(path)
     try:
         triples = describe(site.store, iri)
@@ -172,20 +193,17 @@ def _resource(request: Request) -> Response:
         return _not_found(media, iri)
     known = bool(triples) or any(True for _ in site.store.quads_for_pattern(
         None, None, ox.NamedNode(iri), None))
-    headers = {"Vary": "Accept", "Content-Location": f"{path}.{_suffix_of(media)}"}
     if not known:
         return _not_found(media, iri)
+    headers = {"Vary": "Accept", "Content-Location": f"{path}.{_suffix_of(media)}",
+               "Link": links_to(path, media)}
     if media == HTML:
         alternates = {FORMAT_LABELS[m]: f"{path}.{_suffix_of(m)}" for m in RDF_FORMATS}
         embedding = _embedding_for(site, iri)
         html = pages.resource_page(page_graph(site.store, iri, site.base), URIRef(iri),
                                    site.href, alternates, embedding, base=site.base)
-        link = ", ".join(f'<{href}>; rel="alternate"; type="{m}"'
-                         for m, href in ((m, f"{path}.{_suffix_of(m)}") for m in RDF_FORMATS))
-        return Response(html, media_type="text/html; charset=utf-8",
-                        headers={**headers, "Link": link})
-    prefixes = {p: str(ns) for p, ns in IRIs(site.base).prefixes().items()}
-    return Response(serialise_triples(triples, media, prefixes), media_type=with_charset(media),
+        return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+    return Response(serialise_triples(triples, media, site), media_type=with_charset(media),
                     headers=headers)
 
 
@@ -198,10 +216,19 @@ def _not_found(media: str, iri: str) -> Response:
     if media == HTML:
         return Response(pages.error_page(404, "Not found", message), status_code=404,
                         media_type="text/html; charset=utf-8")
-    if media == "application/ld+json":
+    if media == JSONLD:
         return Response(json.dumps({"@graph": [], "error": message}), status_code=404,
-                        media_type="application/ld+json")
+                        media_type=JSONLD)
+    if media == RDFXML:  # an empty RDF/XML document, the message as a comment
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<!-- ' + message.replace("--", "- -")
+                + ' -->\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>\n')
+        return Response(body, status_code=404, media_type=with_charset(media))
     return Response(f"# {message}\n".encode(), status_code=404, media_type=with_charset(media))
+
+
+async def unknown_format(request: Request, exc: Exception) -> Response:
+    """A format= that names no format: 400, with the names there are."""
+    return plain(400, str(exc))
 
 
 def _embedding_for(site: Site, iri: str) -> str | None:
@@ -237,7 +264,8 @@ def create_app(site: Site) -> Starlette:
         Route("/shapes/", docs_page, methods=["GET", "HEAD"]),
         Route("/{path:path}", resource, methods=["GET", "HEAD"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={UnknownFormat: unknown_format}, middleware=[
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "HEAD"],
                    allow_headers=["*"], expose_headers=CORS_EXPOSED, max_age=600)])
     app.state.site = site

@@ -254,10 +254,16 @@ def _cell(value: str, node: Node | None, base: str) -> str:
 
 def results_page(query: str, table: Table | None, error: str | None,
                  examples: Sequence[QueryFile], sparql_href: str, *,
-                 base: str = DEFAULT_BASE, nav: Nav | None = None) -> str:
-    """The query form with the query, then the error or the result table."""
+                 base: str = DEFAULT_BASE, nav: Nav | None = None,
+                 alternates: Sequence[tuple[str, str]] = ()) -> str:
+    """The query form with the query, then the error or the result table; ``alternates``
+    (label, address): the same answer in other formats."""
     nav = nav or Nav(sparql=sparql_href)
     body = ["<h1>SPARQL query</h1>\n", _query_form(sparql_href, query)]
+    if alternates:
+        links = ", ".join(f'<a href="{_e(href)}" rel="alternate">{_e(label)}</a>'
+                          for label, href in alternates)
+        body.append(f'<p class="alternates">This answer as {links}.</p>\n')
     if error is not None:
         body.append('<h2 id="answer">Error</h2>\n'
                     f'<p class="error" role="alert">{_e(error)}</p>\n')

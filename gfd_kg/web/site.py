@@ -5,6 +5,7 @@ gfd_kg/web/sparql.py's; the processes, gfd_kg/web/server.py's."""
 
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
 import os
 import re
@@ -20,6 +21,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from ..errors import GfdError
+from ..iris import IRIs
 from ..query import QueryFile
 from ..terms import to_rdflib
 from .runner import ClientCounts, Limits, QueryRunner
@@ -106,6 +108,11 @@ class Site:
             if len(self.memo) < 256:
                 self.memo[key] = body
         return body
+
+    @functools.cached_property
+    def prefixes(self) -> tuple[tuple[str, str], ...]:
+        """The dataset's prefixes, for Turtle a reader can read."""
+        return tuple((p, str(ns)) for p, ns in IRIs(self.base).prefixes().items())
 
     def iri_for_path(self, path: str) -> str:
         return self.base + path.lstrip("/")
@@ -251,17 +258,18 @@ def _in_process(load: Callable[[], object]) -> None:
             writer.send(e if isinstance(e, GfdError) else GfdError(str(e)))
 
     child = ctx.Process(target=run, name="gfd-kg load", daemon=True)
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
     try:
-        child.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
-    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+        try:
+            child.start()
+        finally:  # a signal that came meanwhile is raised here, and the child killed below
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
         while child.is_alive():
             child.join(0.05)
     except BaseException:
-        child.kill()
-        child.join()
+        if child.pid is not None:
+            child.kill()
+            child.join()
         raise
     failed = reader.recv() if reader.poll() else GfdError(
         f"the store's loader ended with exit code {child.exitcode} and no word")

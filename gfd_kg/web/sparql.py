@@ -6,7 +6,8 @@ in a thread of the server process (gfd_kg/web/runner.py). Read-only: updates get
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
@@ -15,18 +16,15 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
 from ..query import Table, term_from_json
+from ..terms import to_rdflib
 from . import pages
-from .conneg import choose, ranked
+from .conneg import HTML, JSON_RESULTS, TURTLE, UnknownFormat, choose, named, ranked
 from .runner import Runaway
 from .site import RDF_TYPE, Site
-from .store import GRAPH_TYPES, RESULT_TYPES, QueryAnswer, QueryFailed, QueryJob
+from .store import QueryAnswer, QueryFailed, QueryJob
 
-HTML = "text/html"
-JSON_RESULTS = "application/sparql-results+json"
-RESULTS_OR_HTML = (*RESULT_TYPES, HTML)
-SD_TYPES = ("text/turtle", "application/ld+json", "application/n-triples", HTML)
 SD_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld",
-              "application/n-triples": "nt"}
+              "application/n-triples": "nt", "application/rdf+xml": "xml"}
 ALLOW = "GET, HEAD, POST, OPTIONS"
 SD = "http://www.w3.org/ns/sparql-service-description#"
 BODY_SLACK = 64 * 1024  # a form's other fields and its encoding, beyond the query's own bytes
@@ -110,7 +108,8 @@ async def protocol_params(request: Request, limit: int) -> tuple[dict[str, list[
     return params, None
 
 
-def make_job(site: Site, query: str, params: dict[str, list[str]], accept: str | None) -> QueryJob:
+def make_job(site: Site, query: str, params: dict[str, list[str]],
+             result_types: tuple[str, ...], graph_types: tuple[str, ...]) -> QueryJob:
     for name in ("default-graph-uri", "named-graph-uri"):
         for value in params.get(name, ()):
             try:
@@ -119,13 +118,14 @@ def make_job(site: Site, query: str, params: dict[str, list[str]], accept: str |
                 raise QueryFailed(400, f"{name} must be an IRI, not {value[:200]!r}") from None
     return QueryJob(
         query=query,
-        result_types=ranked(accept, RESULT_TYPES),
-        graph_types=ranked(accept, tuple(GRAPH_TYPES)),
+        result_types=result_types,
+        graph_types=graph_types,
         default_graphs=tuple(params.get("default-graph-uri", ())),
         named_graphs=tuple(params.get("named-graph-uri", ())),
         max_rows=site.limits.max_rows,
         base_iri=site.base,
         max_bytes=site.limits.max_result_bytes,
+        prefixes=site.prefixes,
     )
 
 
@@ -172,15 +172,61 @@ def table_of(body: bytes) -> Table:
     return Table(variables, rows, terms)
 
 
-def results_page(site: Site, query: str, outcome: QueryAnswer | QueryFailed) -> Response:
+def triples_of(body: bytes) -> Table:
+    """A graph result (Turtle) as the table the results page shows: a row a triple."""
+    triples = sorted(ox.parse(body, format=ox.RdfFormat.TURTLE), key=str)
+    terms = tuple(tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object))
+                  for q in triples)
+    rows = tuple(tuple(str(t) for t in row) for row in terms)
+    return Table(("subject", "predicate", "object"), rows, terms)
+
+
+def results_page(site: Site, query: str, outcome: QueryAnswer | QueryFailed,
+                 alternates: tuple[tuple[str, str], ...] = ()) -> Response:
     if isinstance(outcome, QueryFailed):
         html = pages.results_page(query, None, str(outcome), site.examples, "/sparql",
                                   base=site.base)
         return Response(html, status_code=outcome.status, media_type="text/html; charset=utf-8")
-    table = table_of(outcome.body) if outcome.kind != "graph" else None
-    error = None if table is not None else "a CONSTRUCT or DESCRIBE result: ask for Turtle"
-    html = pages.results_page(query, table, error, site.examples, "/sparql", base=site.base)
+    graph = outcome.kind == "graph"
+    table = triples_of(outcome.body) if graph else table_of(outcome.body)
+    html = pages.results_page(query, table, None, site.examples, "/sparql", base=site.base,
+                              alternates=alternates)
     return Response(html, media_type="text/html; charset=utf-8")
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    """What a query's answer may be given as, by kind, best first; HTML first: the page."""
+
+    solutions: tuple[str, ...]
+    graph: tuple[str, ...]
+
+    def page_for(self, kind: str) -> bool:
+        types = self.graph if kind == "graph" else self.solutions
+        return bool(types) and types[0] == HTML
+
+    def job_types(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The media types the query is run for: the page's data is SPARQL JSON or Turtle."""
+        solutions = (JSON_RESULTS,) if self.page_for("solutions") else \
+            tuple(m for m in self.solutions if m != HTML)
+        graph = (TURTLE,) if self.page_for("graph") else tuple(m for m in self.graph if m != HTML)
+        return solutions, graph
+
+
+def negotiate(params: dict[str, list[str]], accept: str | None) -> Negotiated:
+    """By kind: the format format= / output= names, else what the Accept header ranks."""
+    values = params.get("format", []) + params.get("output", [])
+    try:
+        forced = {kind: named(values, kind) for kind in ("solutions", "graph")}
+    except UnknownFormat as e:
+        raise QueryFailed(400, str(e)) from None
+    return Negotiated(*((m,) if (m := forced[kind]) else ranked(accept, kind)
+                        for kind in ("solutions", "graph")))
+
+
+def same_query(request: Request, query: str, fmt: str) -> str:
+    """The address of the same query, as ``fmt``."""
+    return "/sparql?" + urlencode({"query": query, "format": fmt})
 
 
 async def sparql(request: Request) -> Response:
@@ -190,38 +236,34 @@ async def sparql(request: Request) -> Response:
         return Response(status_code=204, headers={"Allow": ALLOW})
     accept = request.headers.get("accept")
     queries: list[str] = []
-    html = False
+    wanted: Negotiated | None = None
     try:
         params, direct = await protocol_params(
             request, site.limits.max_query_bytes + BODY_SLACK)
         if "update" in params or "using-graph-uri" in params or "using-named-graph-uri" in params:
             raise QueryFailed(403, "this endpoint is read-only: updates are refused")
         queries = params.get("query", [])
-        if direct is not None:
+        if direct is not None and direct.strip():
             if queries:
                 raise QueryFailed(400, "give the query once: in the body or as ?query=, not both")
             queries = [direct]
         if len(queries) > 1:
             raise QueryFailed(400, "give exactly one query parameter")
         if not queries:
-            media = choose(accept, SD_TYPES) or "text/turtle"
-            if media == HTML:
-                return Response(pages.results_page("", None, None, site.examples, "/sparql",
-                                                   base=site.base),
-                                media_type="text/html; charset=utf-8")
-            endpoint = str(request.url.replace(query="", fragment=""))
-            body = site.remember(("sd", endpoint, media),
-                                 lambda: service_description(site, endpoint, media))
-            return Response(body, media_type=media, headers={"Vary": "Accept"})
+            if request.method == "POST":
+                raise QueryFailed(400, "a POST to /sparql needs a query: a form field `query`, "
+                                       "or the query as the body (application/sparql-query)")
+            return description(request, site, params, accept)
         query = queries[0]
-        # HTML only when the client ranks it above every results format (browsers do)
-        html = request.method != "POST" and choose(accept, RESULTS_OR_HTML) == HTML
-        job = make_job(site, query, params, JSON_RESULTS if html else accept)
+        wanted = negotiate(params, accept)
+        result_types, graph_types = wanted.job_types()
+        job = make_job(site, query, params, result_types, graph_types)
         answer = await site.queries.answer(job, client_of(request))
     except ClientDisconnect:
         return Response(status_code=400)
     except QueryFailed as e:
-        response = results_page(site, queries[0], e) if html else plain(e.status, str(e))
+        page = wanted is not None and wanted.page_for("solutions") and wanted.page_for("graph")
+        response = results_page(site, queries[0], e) if page else plain(e.status, str(e))
         if isinstance(e, BodyTooLarge):
             response.headers["Connection"] = "close"
         if isinstance(e, Runaway):
@@ -230,7 +272,29 @@ async def sparql(request: Request) -> Response:
             response.headers["Connection"] = "close"
             response.background = BackgroundTask(site.retire)
         return response
-    if html:
-        return results_page(site, query, answer)
+    kind = "graph" if answer.kind == "graph" else "solutions"
+    if wanted.page_for(kind):
+        formats = (("Turtle", "ttl"), ("JSON-LD", "jsonld"), ("N-Triples", "nt")) \
+            if kind == "graph" else (("JSON", "json"), ("CSV", "csv"), ("TSV", "tsv"))
+        return results_page(site, query, answer, tuple(
+            (label, same_query(request, query, fmt)) for label, fmt in formats))
     return Response(answer.body, media_type=with_charset(answer.media_type),
                     headers={"Vary": "Accept"})
+
+
+def description(request: Request, site: Site, params: dict[str, list[str]],
+                accept: str | None) -> Response:
+    """A GET without a query: the service description, or the query form for a browser."""
+    try:
+        media = named(params.get("format", []) + params.get("output", []), "description") \
+            or choose(accept, "description") or TURTLE
+    except UnknownFormat as e:
+        raise QueryFailed(400, str(e)) from None
+    if media == HTML:
+        return Response(pages.results_page("", None, None, site.examples, "/sparql",
+                                           base=site.base),
+                        media_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
+    endpoint = str(request.url.replace(query="", fragment=""))
+    body = site.remember(("sd", endpoint, media),
+                         lambda: service_description(site, endpoint, media))
+    return Response(body, media_type=with_charset(media), headers={"Vary": "Accept"})

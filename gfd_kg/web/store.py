@@ -113,6 +113,7 @@ class QueryJob:
     max_rows: int = 10_000
     base_iri: str | None = None
     max_bytes: int = 64 * 2**20
+    prefixes: tuple[tuple[str, str], ...] = ()  # for a graph written as Turtle
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,11 @@ def _answer(result: Any, job: QueryJob) -> QueryAnswer:
             raise QueryFailed(413, f"the result has more than {job.max_rows} triples, the "
                                    "limit of this endpoint: add LIMIT")
         triples.append(triple)
-    body = ox.serialize(triples, format=GRAPH_TYPES[media]) or b""
+    rdf_format = GRAPH_TYPES[media]
+    if rdf_format == ox.RdfFormat.TURTLE and job.prefixes:
+        body = ox.serialize(triples, format=rdf_format, prefixes=dict(job.prefixes)) or b""
+    else:
+        body = ox.serialize(triples, format=rdf_format) or b""
     return QueryAnswer(media, body, "graph")
 
 
