@@ -219,3 +219,25 @@ def test_csv_and_tsv_parse(client):
     r = client.get("/sparql", params={"query": QUERIES["select"], "format": "json"})
     assert json.loads(r.text)["head"]["vars"] == ["person", "name"]
     assert URIRef(json.loads(r.text)["results"]["bindings"][0]["person"]["value"])
+
+
+STAR = ("PREFIX schema: <http://schema.org/>\n"
+        "SELECT * WHERE { ?zperson a schema:Person ; schema:name ?name . "
+        "OPTIONAL { ?zperson schema:affiliation ?an_organisation } } ORDER BY ?name LIMIT 2")
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_select_star_columns_come_in_the_order_the_pattern_binds_them(client, fmt):
+    r = client.get("/sparql", params={"query": STAR, "format": fmt})
+    assert r.status_code == 200, r.text
+    wanted = ["zperson", "name", "an_organisation"]  # not alphabetical
+    if fmt == "json":
+        doc = r.json()
+        assert doc["head"]["vars"] == wanted and len(doc["results"]["bindings"]) == 2
+    elif fmt == "xml":
+        assert r.text.index('name="zperson"') < r.text.index('name="name"') < \
+            r.text.index('name="an_organisation"')
+    else:
+        rows = list(csv.reader(io.StringIO(r.text), delimiter="," if fmt == "csv" else "\t"))
+        assert [c.lstrip("?") for c in rows[0]] == wanted and len(rows) == 3
+        assert rows[1][0].strip("<>").startswith("https://w3id.org/gfd-kg/person/")

@@ -5,7 +5,9 @@ past the row or byte limit. Where and how long a query runs is gfd_kg/web/runner
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -192,6 +194,56 @@ class _Body:
 
 
 _CSV_FIELD = re.compile(rb'"(?:[^"]|"")*"')
+# what hides a variable name from a scan of the query: comments, strings, IRIs
+_NOT_CODE = re.compile(r"#[^\n]*|'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\""
+                       r"|'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|<[^<>\"{}|^`\\\s]*>")
+_SELECT_STAR = re.compile(r"\bSELECT\s+(?:DISTINCT\s+|REDUCED\s+)?\*", re.IGNORECASE)
+_VARIABLE = re.compile(r"[?$]([A-Za-z0-9_\u00b7\u00c0-\ufffd]+)")
+
+
+def star_order(query: str) -> tuple[str, ...] | None:
+    """For a ``SELECT *`` query, its variables in the order the text first names them after
+    the ``*`` (the order its pattern binds them, as a reader sees it); None otherwise."""
+    code = _NOT_CODE.sub(" ", query)
+    star = _SELECT_STAR.search(code)
+    if star is None:
+        return None
+    seen: dict[str, None] = {}
+    for m in _VARIABLE.finditer(code, star.end()):
+        seen.setdefault(m.group(1), None)
+    return tuple(seen)
+
+
+def reorder(body: bytes, fmt: ox.QueryResultsFormat, have: list[str],
+            order: tuple[str, ...]) -> bytes:
+    """Results pyoxigraph wrote with its variables ``have``, with the columns in ``order``
+    (a variable the order does not name keeps its place after those it names)."""
+    rank = {v: i for i, v in enumerate(order)}
+    wanted = sorted(have, key=lambda v: (rank.get(v, len(rank)), have.index(v)))
+    if wanted == have:
+        return body
+    if fmt == ox.QueryResultsFormat.JSON:  # only the head lists them in order
+        compact = (",", ":")
+        head = json.dumps({"vars": have}, separators=compact, ensure_ascii=False).encode()
+        return body.replace(head, json.dumps({"vars": wanted}, separators=compact,
+                                             ensure_ascii=False).encode(), 1)
+    if fmt == ox.QueryResultsFormat.XML:
+        def head_of(names: list[str]) -> bytes:
+            return b"".join(b'<variable name="%s"/>' % v.encode() for v in names)
+        return body.replace(head_of(have), head_of(wanted), 1)
+    columns = [have.index(v) for v in wanted]
+    if fmt == ox.QueryResultsFormat.TSV:  # a row a line; its terms escape tabs and breaks
+        lines = []
+        for line in body.split(b"\n"):
+            cells = line.split(b"\t")
+            lines.append(b"\t".join(cells[i] for i in columns) if len(cells) == len(have)
+                         else line)
+        return b"\n".join(lines)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in csv.reader(io.StringIO(body.decode("utf-8"), newline="")):
+        writer.writerow([row[i] for i in columns] if len(row) == len(have) else row)
+    return out.getvalue().encode("utf-8")
 
 
 def more_rows_than(body: bytes, fmt: ox.QueryResultsFormat, limit: int) -> bool:
@@ -253,6 +305,9 @@ def _answer(result: Any, job: QueryJob) -> QueryAnswer:
                                    "the limit of this endpoint: add LIMIT (and OFFSET to page)"
                               ) from None
         data = bytes(sink.buffer)
+        order = star_order(job.query)
+        if order is not None:
+            data = reorder(data, fmt, [v.value for v in result.variables], order)
         if more_rows_than(data, fmt, job.max_rows):
             raise QueryFailed(413, f"the result has more than {job.max_rows} rows, the "
                                    "limit of this endpoint: add LIMIT (and OFFSET to page)")
