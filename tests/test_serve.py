@@ -396,6 +396,21 @@ def big_data(tmp_path_factory) -> Path:
 STOPPING = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
 
 
+def _stopped_by(process: subprocess.Popen, signum: int) -> tuple[str, float]:
+    """Send the server's session the signal; its output and the seconds it took to end
+    (KILLed after a minute, so that a test never leaves it behind)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signum)
+    sent = time.monotonic()
+    try:
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
+    return out, time.monotonic() - sent
+
+
 @pytest.mark.parametrize("signum", STOPPING)
 def test_a_server_stopped_while_it_loads_removes_its_store(big_data, tmp_path, signum):
     """A service manager's TERM, Ctrl-C, or a closed terminal's HUP, before the server is
@@ -406,14 +421,8 @@ def test_a_server_stopped_while_it_loads_removes_its_store(big_data, tmp_path, s
         while not store_folders(tmp_path):  # the load has begun
             assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()
             time.sleep(0.005)  # polling interval, not a wait for readiness
-        os.killpg(process.pid, signum)
-        sent = time.monotonic()
-        out, _ = process.communicate(timeout=60)
-        took = time.monotonic() - sent
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
+        out, took = _stopped_by(process, signum)
     assert "serving" not in out, "the load ended before the signal: make the data bigger"
     assert process.returncode in (128 + signum, -signum), out
     assert took < 5, f"{took:.1f} s to stop"
@@ -433,14 +442,8 @@ def test_a_server_stopped_while_it_serves_ends_cleanly(dist, tmp_path, signum, s
         wait_until_up(base + "/health", process)
         with httpx.Client(base_url=base, timeout=10) as c:  # a kept-alive connection
             assert c.get("/sparql", params={"query": SIMPLE}).status_code == 200
-            os.killpg(process.pid, signum)
-            sent = time.monotonic()
-            out, _ = process.communicate(timeout=60)
-            took = time.monotonic() - sent
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
+        out, took = _stopped_by(process, signum)
     assert process.returncode == 0, out
     assert took < 5, f"{took:.1f} s to stop"
     assert "Traceback" not in out, out
