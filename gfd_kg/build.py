@@ -26,6 +26,7 @@ from rdflib import Dataset, Graph, URIRef
 
 from . import artefacts
 from .errors import GfdError
+from .fidelity import check_fidelity, read_link_rows
 from .iris import IRIs
 from .model import (
     CONTACTS_GRAPH,
@@ -103,9 +104,11 @@ def build_time(explicit: str | None, data: Path) -> datetime | None:
 
 
 def load_sources(layout: DataLayout, iris: IRIs) -> tuple[Agenda, Records, Graph]:
-    """The agenda with its corrections, the checked records and the ontology."""
+    """The agenda with its corrections, the checked records (each text in the lines it
+    cites) and the ontology."""
     agenda = load_agenda(layout.agenda, layout.corrections)
     records = load_records(layout.records, agenda_line_count=len(agenda.lines))
+    check_fidelity(records, agenda, read_link_rows(layout.links))
     ontology = artefacts.ontology(iris)
     check_vocabulary(records, ontology, iris)
     return agenda, records, ontology

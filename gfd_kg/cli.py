@@ -11,8 +11,12 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+from rdflib.term import Node
 
 from . import __version__, artefacts, resources
 from .build import ValidationFailed, build
@@ -24,6 +28,7 @@ from .publish import dataset_files
 from .query import (
     EndpointError,
     QueryError,
+    Table,
     graph_result,
     load_dataset,
     load_query,
@@ -173,13 +178,18 @@ def make_parser() -> argparse.ArgumentParser:
                    help="table (aligned text), csv or json (SPARQL 1.1 results formats) for "
                         "SELECT and ASK; turtle for CONSTRUCT and DESCRIBE. Default: table")
     p.add_argument("--bind", action="append", default=[], metavar="NAME=VALUE",
-                   help="Bind ?NAME to VALUE (an IRI when it is <...> or starts with http(s)://, "
-                        "else a plain literal), as a VALUES clause. Repeatable.")
+                   help="Bind the query's variable ?NAME to VALUE, written as in SPARQL: an "
+                        "IRI (<...>, http(s)://... or prefix:local with a prefix of the "
+                        "dataset, e.g. person:khedija-zammouri), a quoted literal (\"text\", "
+                        "\"text\"@en, \"text\"^^xsd:date), a number or true/false; as a "
+                        "VALUES clause. A name that is not a variable of the query, or a bare "
+                        "id, is refused. Repeatable.")
     p.add_argument("--endpoint", metavar="URL",
                    help="Query this SPARQL endpoint (SPARQL 1.1 Protocol) instead of the build.")
     p.add_argument("--timeout", type=float, default=30.0,
                    help="Seconds to wait for the endpoint. Default: 30")
     _add_setting(p, "out")
+    _add_setting(p, "base")
     p.set_defaults(func=cmd_query)
     return parser
 
@@ -348,17 +358,20 @@ def cmd_query(args: argparse.Namespace) -> int:
         text = load_query(path).text
     else:
         text = args.query
-    bindings = parse_bindings(args.bind)
+    if args.endpoint and args.format == "turtle":
+        raise QueryError("--format turtle is not available with --endpoint")
+    run: Callable[[str, dict[str, Node]], Table]
     if args.endpoint:
-        if args.format == "turtle":
-            raise QueryError("--format turtle is not available with --endpoint")
-        table = select_remote(args.endpoint, text, bindings, timeout=args.timeout)
+        run = partial(select_remote, args.endpoint, timeout=args.timeout)
     else:
         dataset = load_dataset(dataset_files(Path(args.out)))
-        if args.format == "turtle":
-            sys.stdout.write(graph_result(dataset, text, bindings).serialize(format="turtle"))
-            return EXIT_OK
-        table = select(dataset, text, bindings)
+        run = partial(select, dataset)
+    bindings = parse_bindings(args.bind, IRIs(args.base).prefixes_text(), query=text,
+                              run=lambda q: run(q, {}))
+    if args.format == "turtle":
+        sys.stdout.write(graph_result(dataset, text, bindings).serialize(format="turtle"))
+        return EXIT_OK
+    table = run(text, bindings)
     if args.format == "csv":
         sys.stdout.write(table.csv())
     elif args.format == "json":

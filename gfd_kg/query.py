@@ -9,14 +9,18 @@ safely: a value becomes an RDF term, written with its own escaping into a traili
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib import XSD, BNode, Dataset, Graph, Literal, URIRef, Variable
 from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.query import ResultRow
 from rdflib.term import Node
 
@@ -131,46 +135,206 @@ def _text(node: Node | None) -> str:
     return "" if node is None else str(node)
 
 
-def term(value: str) -> Node:
-    """A command-line value as an RDF term: ``<...>`` or an absolute http(s) IRI is an
-    IRI, anything else a plain literal."""
-    iri = value[1:-1] if value.startswith("<") and value.endswith(">") else value
-    if iri != value or iri.startswith(("http://", "https://")):
-        if not _IRI_RE.match(iri):
-            raise QueryError(f"{value!r} is not a valid IRI")
-        return URIRef(iri)
-    return Literal(value)
+# --- parameters: ``--bind NAME=VALUE`` ------------------------------------------------
+#
+# A value is written as SPARQL writes a term, so that nothing is guessed:
+#   <IRI>, http://... or https://...       an IRI
+#   prefix:local                            an IRI, with a prefix of the dataset
+#                                           (IRIs.prefixes: person:, event:, schema:, ...)
+#   "text", "text"@en, "text"^^xsd:date     a literal (the text between the outer quotes)
+#   42, -1, 4.5, 1e3, true, false           an integer, decimal, double or boolean
+# Anything else is refused: a bare id (salem-al-shair) with the IRIs of the dataset it may
+# mean, other text with its quoted form. A name must be a variable the query's pattern
+# binds, or the binding would be silently ignored.
+
+_PREFIXED_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*):(\S*)$")  # PN_PREFIX ':' local
+_LITERAL_RE = re.compile(r'^"(.*?)"(?:@([A-Za-z]+(?:-[A-Za-z0-9]+)*)|\^\^(\S+))?$', re.S)
+_NUMBERS = (
+    (re.compile(r"^[+-]?\d+$"), XSD.integer),
+    (re.compile(r"^[+-]?\d*\.\d+$"), XSD.decimal),
+    (re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+$"), XSD.double),
+)
+_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*$")  # a record id
+FORMS = ('<IRI> or http(s)://...; prefix:local with a prefix of the dataset, e.g. '
+         'person:khedija-zammouri; "text", "text"@en or "text"^^xsd:date for a literal; '
+         '42, 4.5 or true for a number or a truth value')
+Prefixes = Mapping[str, str]
+Run = Callable[[str], "Table"]  # runs a SELECT over the data queried
 
 
-def parse_bindings(pairs: list[str]) -> dict[str, Node]:
-    """``["person=https://..."]`` -> ``{"person": URIRef(...)}``."""
+class BareValue(QueryError):
+    """A value that is neither an IRI nor a literal as written."""
+
+
+def term(value: str, prefixes: Prefixes | None = None) -> Node:
+    """A command-line value as an RDF term, by the forms above; ``prefixes`` are the
+    dataset's (default: those of the default base)."""
+    known = _default_prefixes() if prefixes is None else prefixes
+    if value.startswith("<") and value.endswith(">"):
+        return _iri(value[1:-1], value)
+    if value.startswith(("http://", "https://")):
+        return _iri(value, value)
+    literal = _LITERAL_RE.match(value)
+    if literal:
+        text, lang, datatype = literal.groups()
+        if datatype is None:
+            return Literal(text, lang=lang)
+        dt = term(datatype, known)
+        if not isinstance(dt, URIRef):
+            raise QueryError(f"{value!r}: the datatype after ^^ must be an IRI, e.g. xsd:date")
+        return Literal(text, datatype=dt)
+    if value in ("true", "false"):
+        return Literal(value, datatype=XSD.boolean)
+    for pattern, datatype in _NUMBERS:
+        if pattern.match(value):
+            return Literal(value, datatype=datatype)
+    prefixed = _PREFIXED_RE.match(value)
+    if prefixed:
+        prefix, local = prefixed.groups()
+        if prefix not in known:
+            raise QueryError(f"{value!r}: {prefix}: is not a prefix of the dataset (they are "
+                             f"{', '.join(p + ':' for p in known)}); write <{value}> for that "
+                             f"IRI as it is, or \"{value}\" for a text")
+        return _iri(known[prefix] + local, value)
+    raise BareValue(f"{value!r} is neither an IRI nor a literal")
+
+
+def _iri(iri: str, value: str) -> URIRef:
+    if not _IRI_RE.match(iri):
+        raise QueryError(f"{value!r} is not a valid IRI")
+    return URIRef(iri)
+
+
+def _default_prefixes() -> dict[str, str]:
+    from .iris import IRIs
+
+    return IRIs().prefixes_text()
+
+
+def parse_bindings(pairs: list[str], prefixes: Prefixes | None = None,
+                   query: str | None = None, run: Run | None = None) -> dict[str, Node]:
+    """``["person=person:salem-al-shair"]`` -> ``{"person": URIRef(...)}``. Given the
+    ``query``, every name must be a variable its pattern binds; given ``run`` (a SELECT
+    over the data queried), a bare id is answered with the resources it may name."""
+    known = _default_prefixes() if prefixes is None else prefixes
+    variables = None if query is None else pattern_variables(query)
     out: dict[str, Node] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         name = name.strip().lstrip("?$")
         if not sep or not _NAME_RE.match(name):
             raise QueryError(f"--bind {pair!r}: write name=value, e.g. "
-                             "person=https://w3id.org/gfd-kg/person/khedija-zammouri")
-        out[name] = term(value)
+                             "person=person:khedija-zammouri")
+        if name in out:
+            raise QueryError(f"--bind {pair!r}: ?{name} is bound twice; give one value")
+        if variables is not None and name not in variables:
+            raise QueryError(f"--bind {pair!r}: {_not_a_variable(name, variables)}")
+        try:
+            out[name] = term(value, known)
+        except BareValue:
+            raise QueryError(f"--bind {pair!r}: {_bare(name, value, known, run)}") from None
+        except QueryError as e:
+            raise QueryError(f"--bind {pair!r}: {e}") from None
     return out
+
+
+def _not_a_variable(name: str, variables: tuple[str, ...]) -> str:
+    if not variables:
+        return (f"?{name} is not a variable of the query; it has none a binding can "
+                "constrain")
+    close = difflib.get_close_matches(name, variables, n=1)
+    hint = f" (did you mean ?{close[0]}?)" if close else ""
+    return (f"?{name} is not a variable of the query{hint}; its variables: "
+            f"{', '.join('?' + v for v in variables)}")
+
+
+def _bare(name: str, value: str, prefixes: Prefixes, run: Run | None) -> str:
+    """What to write instead of a bare value."""
+    if not _ID_RE.match(value):
+        return (f"{value!r} is neither an IRI nor a literal; for the text, quote it: "
+                f"--bind '{name}=\"{value}\"'. Forms: {FORMS}")
+    candidates = {URIRef(ns + value): p for p, ns in prefixes.items()
+                  if _IRI_RE.match(ns + value)}
+    found: list[str] = []
+    if run is not None and candidates:
+        listed = " ".join(iri.n3() for iri in candidates)
+        table = run(f"SELECT ?s WHERE {{ VALUES ?s {{ {listed} }} FILTER EXISTS {{ ?s ?p ?o }} }}")
+        found = [row[0] for row in table.rows]
+    if found:
+        means = " or ".join(f"<{iri}> (write {name}={candidates[URIRef(iri)]}:{value})"
+                            for iri in sorted(found))
+        return f"{value!r} is a bare id, not an IRI; did you mean {means}?"
+    return (f"{value!r} is a bare id, not an IRI, and no resource of the dataset has it; "
+            f"write one of: {FORMS}")
+
+
+def pattern_variables(query: str) -> tuple[str, ...]:
+    """The variables a ``VALUES`` clause after the query can constrain, in the order the
+    query first names them (SPARQL 1.1, 18.2.4.3: it is joined after grouping): with
+    GROUP BY the grouping ones, with aggregates alone none; else those the WHERE pattern
+    binds: of a sub-SELECT the ones it selects, none only in a FILTER or a MINUS."""
+    q = _parse(query)[1]
+    # a CompValue gives its parts as attributes, None when absent (its get() does not)
+    if q.groupby is not None:
+        return _unique(_bound(q.groupby))
+    if any(_aggregates(part) for part in (q.projection, q.having, q.orderby)):
+        return ()
+    return _unique(_bound(q.where))
+
+
+def _unique(names: Iterator[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
+
+
+def _bound(node: object) -> Iterator[str]:
+    if isinstance(node, Variable):
+        yield str(node)
+    elif isinstance(node, CompValue):
+        if node.name in ("Filter", "MinusGraphPattern"):
+            return
+        if node.name in ("Bind", "GroupAs"):
+            yield str(node.var)
+        elif node.name == "SubSelect" and node.projection:
+            for item in node.projection:
+                yield str(item.var or item.evar)
+        else:
+            for value in node.values():
+                yield from _bound(value)
+    elif isinstance(node, Iterable) and not isinstance(node, str):  # a ParseResults
+        for item in node:
+            yield from _bound(item)
+
+
+def _aggregates(node: object) -> bool:
+    if isinstance(node, CompValue):
+        return node.name.startswith("Aggregate_") or any(_aggregates(v) for v in node.values())
+    if isinstance(node, Iterable) and not isinstance(node, str):
+        return any(_aggregates(item) for item in node)
+    return False
 
 
 def with_bindings(query: str, bindings: dict[str, Node]) -> str:
     """The query with a trailing ``VALUES`` clause binding the given variables."""
     if not bindings:
         return query
+    if _parse(query)[1].valuesClause is not None:
+        raise QueryError("the query ends with a VALUES clause of its own, and a query has at "
+                         "most one: put the values there instead of --bind")
     names = sorted(bindings)
     values = " ".join(bindings[n].n3() for n in names)
     return f"{query.rstrip()}\nVALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }}\n"
 
 
-def check_syntax(query: str) -> str:
-    """Parse the query; its form: "SELECT", "ASK", "CONSTRUCT" or "DESCRIBE"."""
+def _parse(query: str) -> Any:  # pyparsing's ParseResults, of rdflib's CompValues
     try:
-        parsed = parseQuery(query)
+        return parseQuery(query)
     except Exception as e:  # pyparsing's ParseException and friends
         raise QueryError(f"the query does not parse: {e}") from e
-    return parsed[1].name.removesuffix("Query").upper()
+
+
+def check_syntax(query: str) -> str:
+    """Parse the query; its form: "SELECT", "ASK", "CONSTRUCT" or "DESCRIBE"."""
+    return _parse(query)[1].name.removesuffix("Query").upper()
 
 
 def select(graph: Graph | Dataset, query: str, bindings: dict[str, Node] | None = None) -> Table:

@@ -114,7 +114,8 @@ KINDS: dict[str, Kind] = {
             "work_location": F("ref", ref="place"), "lines": F("lines", True),
         }),
         Kind("seminars", "event", {
-            "name": F("text", True), "series_number": F("int", True),
+            "name": F("text", True), "constructed": F("text"),
+            "series_number": F("int", True),
             "organizer": F("ref", True, ref="organization"),
             "working_group": F("ref", ref="organization"),
             "location": F("ref", True, ref="place"), "description": F("text"),
@@ -170,6 +171,7 @@ class Record:
     file: Path
     line: int
     order: int  # position among the records of its file, from 0
+    field_lines: dict[str, int] = field(default_factory=dict)  # the line of each field
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.data.get(name, default)
@@ -410,7 +412,8 @@ def _check_record(kind: Kind, item: _LineDict, path: Path, order: int,
             problems.append(Problem(path, where, ident, f"field {name!r}: {e}"))
     if len(problems) > before:
         return None
-    rec = Record(kind.key, kind.group, ident, data, path, item.line, order)
+    rec = Record(kind.key, kind.group, ident, data, path, item.line, order,
+                 {k: n for k, n in item.key_lines.items() if isinstance(k, str)})
     _check_times(rec, item, problems)
     return rec
 

@@ -79,3 +79,7 @@ class DataLayout:
     @property
     def records(self) -> Path:
         return self.root / "records"
+
+    @property
+    def links(self) -> Path:
+        return self.root / "reference" / "links.csv"

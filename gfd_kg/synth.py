@@ -8,9 +8,10 @@ the seminar's folder defines gets the seminar's prefix (``gfd-2008-tunis/session
 reference to it follows; references to common records (countries, Tunis, the OECD...)
 stay. The copies drop the seminar's Wikidata links (a copy is not that item). Seminar k
 is held whole weeks after the real one (same weekdays and times), on dates whose times
-the venue's clock changes leave alone. The text fields, the cited
-agenda lines included, stay as they are: the names no longer match those lines, which is
-fine for synthetic data. Same ``n`` and ``seed``, same bytes.
+the venue's clock changes leave alone. The text fields and the cited agenda lines stay as
+they are, so every text is still in its lines (the build checks it: gfd_kg/fidelity.py),
+but for the seminar's name, which gets the copy's number and is marked ``constructed``.
+Same ``n`` and ``seed``, same bytes.
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ def _rewrite_record(rec: dict[str, Any], group: str, fields: Any,
             out[name] = _as_date(value) + timedelta(weeks=weeks)
         elif name == "name" and rec.get("id") == seminar:
             out[name] = f"{value} (synthetic seminar {k})"
+            out["constructed"] = f"a synthetic copy of {seminar}, named after it"
         elif name in fields:
             out[name] = _rewrite_value(fields[name], value, rename)
         else:

@@ -30,6 +30,7 @@ from rdflib.query import Result
 
 from gfd_kg.iris import base_from_env
 from gfd_kg.resources import data_dir
+from gfd_kg.settings import DataLayout
 from tests.server import running_server
 from tests.test_browser import ARTIFACTS, browser  # noqa: F401 - the shared browser fixture
 from tests.test_cli import run_cli
@@ -127,10 +128,18 @@ _LD_JSON = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
 # --- the hostile build and its server --------------------------------------------------
 
 def _edit(data: Path, rel: str, key: str, ident: str, field: str, value: Any) -> None:
+    """Give the record the hostile value, and the agenda a new last line that prints it,
+    which the record cites too: the build checks that a record's text is in its lines."""
+    agenda = DataLayout(data).agenda
+    text = agenda.read_text(encoding="utf-8")
+    printed = value[0] if isinstance(value, list) else value
+    agenda.write_text(f"{text.rstrip(chr(10))}\n\n{printed}\n", encoding="utf-8")
+    new_line = text.rstrip("\n").count("\n") + 3
     path = data / "records" / rel
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     [record] = [r for r in doc[key] if r["id"] == ident]
     record[field] = value
+    record["lines"] = f"{record['lines']}, {new_line}"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=10**6),
                     encoding="utf-8")
 
@@ -373,7 +382,8 @@ def test_sparql_results_carry_the_exact_strings(server, fmt):
     elif fmt == "tsv":
         lines = text.rstrip("\n").split("\n")
         assert lines[0].split("\t") == ["?s", "?p", "?o"]
-        assert len(lines) == 1 + len(HOSTILE)  # no value broke a line
+        # no value broke a line (each is in a data triple and in the quote of its agenda line)
+        assert len(lines) == 1 + len(rows) == 1 + 2 * len(HOSTILE)
         assert all(line.count("\t") == 2 for line in lines)
 
 

@@ -89,7 +89,7 @@ def test_cli_table_and_ask(dist):
 
 def test_a_bound_value_cannot_inject_sparql(dist):
     """A value is an RDF term with its own escaping, never query text."""
-    evil = 'x" } UNION { ?p ?q ?n } #'
+    evil = '"x" } UNION { ?p ?q ?n } #"'  # a quoted literal: the text between the quotes
     result = run_cli("query", "SELECT ?p WHERE { ?p <http://schema.org/name> ?n }",
                      "--out", str(dist), "--bind", f"n={evil}", "--format", "csv")
     assert result.returncode == 0, result.stderr
