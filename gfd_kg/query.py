@@ -155,13 +155,36 @@ def parse_bindings(pairs: list[str]) -> dict[str, Node]:
     return out
 
 
+# What can hide a brace in a query's text, matched from the left so that each hides the
+# others' delimiters: long strings, strings, IRIs, comments.
+_HIDES_A_BRACE = (
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""',
+    r"'''(?:[^'\\]|\\.|'(?!''))*'''",
+    r'"(?:[^"\\\n]|\\.)*"',
+    r"'(?:[^'\\\n]|\\.)*'",
+    r'<[^<>"{}|^`\\\x00-\x20]*>',
+    r"#[^\n]*",
+)
+_BRACE = re.compile("|".join(_HIDES_A_BRACE) + r"|[{}]")
+
+
 def with_bindings(query: str, bindings: dict[str, Node]) -> str:
-    """The query with a trailing ``VALUES`` clause binding the given variables."""
+    """The query with a ``VALUES`` block binding the given variables, as the last element
+    of its WHERE group (before the closing brace that the solution modifiers follow).
+
+    Inside the group, not trailing the query: the two are the same join for a parameter
+    of the pattern, but Virtuoso 7 joins a trailing VALUES after the projection, so a
+    parameter the query does not select is "No column" there."""
     if not bindings:
         return query
     names = sorted(bindings)
     values = " ".join(bindings[n].n3() for n in names)
-    return f"{query.rstrip()}\nVALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }}\n"
+    block = f"VALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }}"
+    closing = [m.start() for m in _BRACE.finditer(query) if m.group() == "}"]
+    if not closing:  # no WHERE group (DESCRIBE <iri>): the trailing clause
+        return f"{query.rstrip()}\n{block}\n"
+    at = closing[-1]
+    return f"{query[:at]}  {block}\n{query[at:]}"
 
 
 def check_syntax(query: str) -> str:
@@ -225,8 +248,11 @@ def load_dataset(paths: list[Path]) -> Dataset:
 
 
 def select_remote(endpoint: str, query: str, bindings: dict[str, Node] | None = None,
-                  timeout: float = 30.0, agent: str | None = None) -> Table:
-    """Run a SELECT or ASK query at a SPARQL endpoint with SPARQLWrapper."""
+                  timeout: float = 30.0, agent: str | None = None,
+                  default_graphs: tuple[str, ...] = ()) -> Table:
+    """Run a SELECT or ASK query at a SPARQL endpoint with SPARQLWrapper. ``default_graphs``
+    are sent as the protocol's ``default-graph-uri``: the query's default graph is then
+    their merge, at any store."""
     from urllib.error import HTTPError, URLError
 
     from SPARQLWrapper import JSON, POST, SPARQLWrapper
@@ -238,6 +264,8 @@ def select_remote(endpoint: str, query: str, bindings: dict[str, Node] | None = 
         raise QueryError(f"only SELECT and ASK queries give a table, not {form}")
     client = SPARQLWrapper(endpoint, agent=agent) if agent else SPARQLWrapper(endpoint)
     client.setQuery(text)
+    for graph in default_graphs:
+        client.addDefaultGraph(graph)
     # SPARQLWrapper guesses the form from the text and is misled by words in comments
     # ("reconstructing" reads as CONSTRUCT): tell it, so it asks for SPARQL JSON results.
     client.queryType = form
