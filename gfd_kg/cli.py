@@ -120,7 +120,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=30.0,
                    help="Seconds to wait for each graph. Default: 30")
     p.add_argument("--user", help="User name for a store that asks for one (HTTP Digest).")
-    p.add_argument("--password", default=os.environ.get(PASSWORD_ENV),
+    p.add_argument("--password", default=os.environ.get(PASSWORD_ENV) or None,
                    help=f"The user's password. Environment: {PASSWORD_ENV} (keeps it out of "
                         "the process list).")
     _add_setting(p, "out")
