@@ -11,7 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -289,10 +292,29 @@ def select_remote(endpoint: str, query: str, bindings: dict[str, Node] | None = 
     if "boolean" in doc:
         return Table((), (), (), bool(doc["boolean"]))
     variables = tuple(doc.get("head", {}).get("vars", []))
-    terms = tuple(tuple(term_from_json(b.get(v)) for v in variables)
-                  for b in doc.get("results", {}).get("bindings", []))
+    with _ill_typed_literals_unlogged():
+        terms = tuple(tuple(term_from_json(b.get(v)) for v in variables)
+                      for b in doc.get("results", {}).get("bindings", []))
     rows = tuple(tuple(_text(t) for t in row) for row in terms)
     return Table(variables, rows, terms)
+
+
+class _IllTypedLiteral(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to convert Literal lexical form")
+
+
+@contextmanager
+def _ill_typed_literals_unlogged() -> Iterator[None]:
+    """An endpoint's literals are taken as they come, ill-typed ones too (Virtuoso answers
+    an xsd:duration as its seconds, "900.0"^^xsd:duration), without the traceback rdflib
+    logs for each."""
+    log, quiet = logging.getLogger("rdflib.term"), _IllTypedLiteral()
+    log.addFilter(quiet)
+    try:
+        yield
+    finally:
+        log.removeFilter(quiet)
 
 
 def term_from_json(t: dict | None) -> Node | None:

@@ -432,3 +432,16 @@ def test_an_anonymous_put_refused_by_its_status_says_so(virtuoso):
     with pytest.raises(gsp.StoreUnavailable, match=r"HTTP 401.*give them with --user"):
         gsp.put_graph(virtuoso.store, "https://example.org/g",
                       b"<https://example.org/s> <https://example.org/p> 1 .\n")
+
+
+def test_cli_query_prints_virtuosos_durations_as_it_answers_them(virtuoso, published):
+    """As seconds, and without a traceback on stderr for each ill-typed literal."""
+    result = run_cli("query", "queries/talk-durations.rq", "--endpoint", virtuoso.sparql,
+                     "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    assert len(rows) == 17
+    keynote = rows[0]
+    assert (keynote["stated"], keynote["minimum"], keynote["maximum"]) == (
+        "15-20 min", "900.0", "1200.0")
