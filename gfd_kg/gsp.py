@@ -10,7 +10,7 @@ mixes old and new graphs and that a re-run finishes the job.
 A store that asks for credentials (Virtuoso's ``/sparql-graph-crud-auth``: HTTP Digest,
 RFC 7616) gets them computed from a challenge fetched first with a body-less HEAD: a store
 that answers a PUT's missing credentials with 401 closes the connection without reading
-the body, which a client then sees as a connection reset, not as the 401. The same HEAD,
+the body, which a client then sees as a connection reset, not as the 401. A second HEAD,
 with the credentials, tells a wrong password apart before any graph is sent."""
 
 from __future__ import annotations
