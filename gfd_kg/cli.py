@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # imported where used: serving needs gunicorn and Starlette
 
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_OUTPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
+PASSWORD_ENV = "GFD_KG_STORE_PASSWORD"  # publish --password
 FORMATS = ("table", "csv", "json", "turtle")
 
 
@@ -114,13 +115,19 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "publish", help="Load the build's named graphs into an external SPARQL store.",
-        description="Replace each public named graph of the build (dist/gfd.trig) in a "
-                    "SPARQL 1.1 Graph Store HTTP Protocol store, e.g. the Oxigraph server's "
-                    "http://HOST:7878/store. A re-run replaces, it does not append.")
+        description="Replace each public named graph of the build (dist/gfd.trig) and "
+                    "each SDMX import (dist/sdmx/*.trig) in a SPARQL 1.1 Graph Store HTTP "
+                    "Protocol store, e.g. the Oxigraph server's http://HOST:7878/store or "
+                    "Virtuoso's http://HOST:8890/sparql-graph-crud-auth. A re-run replaces, "
+                    "it does not append.")
     p.add_argument("--store", required=True, metavar="URL",
                    help="The store's Graph Store Protocol endpoint.")
     p.add_argument("--timeout", type=float, default=30.0,
                    help="Seconds to wait for each graph. Default: 30")
+    p.add_argument("--user", help="User name for a store that asks for one (HTTP Digest).")
+    p.add_argument("--password", default=os.environ.get(PASSWORD_ENV) or None,
+                   help=f"The user's password. Environment: {PASSWORD_ENV} (keeps it out of "
+                        "the process list).")
     _add_setting(p, "out")
     p.set_defaults(func=cmd_publish)
 
@@ -346,8 +353,12 @@ def cmd_links_check(args: argparse.Namespace) -> int:
 def cmd_publish(args: argparse.Namespace) -> int:
     from . import gsp
 
-    graphs = gsp.read_trig(Path(args.out) / "gfd.trig")
-    for graph, count in gsp.publish(args.store, graphs, timeout=args.timeout):
+    if (args.user is None) != (args.password is None):
+        raise GfdError("give both --user and --password (or $" + PASSWORD_ENV + "), or neither")
+    credentials = gsp.Credentials(args.user, args.password) if args.user is not None else None
+    graphs = gsp.read_build(args.out)
+    for graph, count in gsp.publish(args.store, graphs, timeout=args.timeout,
+                                    credentials=credentials):
         print(f"replaced  {graph}  ({count} triples)")
     return EXIT_OK
 

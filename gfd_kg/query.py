@@ -12,8 +12,10 @@ import csv
 import difflib
 import io
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -269,16 +271,11 @@ def _bare(name: str, value: str, prefixes: Prefixes, run: Run | None) -> str:
 
 
 def pattern_variables(query: str) -> tuple[str, ...]:
-    """The variables a ``VALUES`` clause after the query can constrain, in the order the
-    query first names them (SPARQL 1.1, 18.2.4.3: it is joined after grouping): with
-    GROUP BY the grouping ones, with aggregates alone none; else those the WHERE pattern
-    binds: of a sub-SELECT the ones it selects, none only in a FILTER or a MINUS."""
+    """The variables a ``VALUES`` block at the end of the WHERE group can constrain (where
+    ``with_bindings`` puts it: joined with the pattern, before any grouping), in the order
+    the query first names them: those the WHERE pattern binds; of a sub-SELECT the ones it
+    selects; none only in a FILTER or a MINUS."""
     q = _parse(query)[1]
-    # a CompValue gives its parts as attributes, None when absent (its get() does not)
-    if q.groupby is not None:
-        return _unique(_bound(q.groupby))
-    if any(_aggregates(part) for part in (q.projection, q.having, q.orderby)):
-        return ()
     return _unique(_bound(q.where))
 
 
@@ -305,16 +302,26 @@ def _bound(node: object) -> Iterator[str]:
             yield from _bound(item)
 
 
-def _aggregates(node: object) -> bool:
-    if isinstance(node, CompValue):
-        return node.name.startswith("Aggregate_") or any(_aggregates(v) for v in node.values())
-    if isinstance(node, Iterable) and not isinstance(node, str):
-        return any(_aggregates(item) for item in node)
-    return False
+# What can hide a brace in a query's text, matched from the left so that each hides the
+# others' delimiters: long strings, strings, IRIs, comments.
+_HIDES_A_BRACE = (
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""',
+    r"'''(?:[^'\\]|\\.|'(?!''))*'''",
+    r'"(?:[^"\\\n]|\\.)*"',
+    r"'(?:[^'\\\n]|\\.)*'",
+    r'<[^<>"{}|^`\\\x00-\x20]*>',
+    r"#[^\n]*",
+)
+_BRACE = re.compile("|".join(_HIDES_A_BRACE) + r"|[{}]")
 
 
 def with_bindings(query: str, bindings: dict[str, Node]) -> str:
-    """The query with a trailing ``VALUES`` clause binding the given variables."""
+    """The query with a ``VALUES`` block binding the given variables, as the last element
+    of its WHERE group (before the closing brace that the solution modifiers follow).
+
+    Inside the group, not trailing the query: the two are the same join for a parameter
+    of the pattern, but Virtuoso 7 joins a trailing VALUES after the projection, so a
+    parameter the query does not select is "No column" there."""
     if not bindings:
         return query
     if _parse(query)[1].valuesClause is not None:
@@ -322,7 +329,12 @@ def with_bindings(query: str, bindings: dict[str, Node]) -> str:
                          "most one: put the values there instead of --bind")
     names = sorted(bindings)
     values = " ".join(bindings[n].n3() for n in names)
-    return f"{query.rstrip()}\nVALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }}\n"
+    block = f"VALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }}"
+    closing = [m.start() for m in _BRACE.finditer(query) if m.group() == "}"]
+    if not closing:  # no WHERE group (DESCRIBE <iri>): the trailing clause
+        return f"{query.rstrip()}\n{block}\n"
+    at = closing[-1]
+    return f"{query[:at]}  {block}\n{query[at:]}"
 
 
 def _parse(query: str) -> Any:  # pyparsing's ParseResults, of rdflib's CompValues
@@ -389,8 +401,11 @@ def load_dataset(paths: list[Path]) -> Dataset:
 
 
 def select_remote(endpoint: str, query: str, bindings: dict[str, Node] | None = None,
-                  timeout: float = 30.0, agent: str | None = None) -> Table:
-    """Run a SELECT or ASK query at a SPARQL endpoint with SPARQLWrapper."""
+                  timeout: float = 30.0, agent: str | None = None,
+                  default_graphs: tuple[str, ...] = ()) -> Table:
+    """Run a SELECT or ASK query at a SPARQL endpoint with SPARQLWrapper. ``default_graphs``
+    are sent as the protocol's ``default-graph-uri``: the query's default graph is then
+    their merge, at any store."""
     from urllib.error import HTTPError, URLError
 
     from SPARQLWrapper import JSON, POST, SPARQLWrapper
@@ -402,6 +417,8 @@ def select_remote(endpoint: str, query: str, bindings: dict[str, Node] | None = 
         raise QueryError(f"only SELECT and ASK queries give a table, not {form}")
     client = SPARQLWrapper(endpoint, agent=agent) if agent else SPARQLWrapper(endpoint)
     client.setQuery(text)
+    for graph in default_graphs:
+        client.addDefaultGraph(graph)
     # SPARQLWrapper guesses the form from the text and is misled by words in comments
     # ("reconstructing" reads as CONSTRUCT): tell it, so it asks for SPARQL JSON results.
     client.queryType = form
@@ -425,10 +442,29 @@ def select_remote(endpoint: str, query: str, bindings: dict[str, Node] | None = 
     if "boolean" in doc:
         return Table((), (), (), bool(doc["boolean"]))
     variables = tuple(doc.get("head", {}).get("vars", []))
-    terms = tuple(tuple(term_from_json(b.get(v)) for v in variables)
-                  for b in doc.get("results", {}).get("bindings", []))
+    with _ill_typed_literals_unlogged():
+        terms = tuple(tuple(term_from_json(b.get(v)) for v in variables)
+                      for b in doc.get("results", {}).get("bindings", []))
     rows = tuple(tuple(_text(t) for t in row) for row in terms)
     return Table(variables, rows, terms)
+
+
+class _IllTypedLiteral(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to convert Literal lexical form")
+
+
+@contextmanager
+def _ill_typed_literals_unlogged() -> Iterator[None]:
+    """An endpoint's literals are taken as they come, ill-typed ones too (Virtuoso answers
+    an xsd:duration as its seconds, "900.0"^^xsd:duration), without the traceback rdflib
+    logs for each."""
+    log, quiet = logging.getLogger("rdflib.term"), _IllTypedLiteral()
+    log.addFilter(quiet)
+    try:
+        yield
+    finally:
+        log.removeFilter(quiet)
 
 
 def term_from_json(t: dict | None) -> Node | None:

@@ -85,9 +85,10 @@ PATTERNS = [
     ("SELECT * WHERE { { SELECT ?a WHERE { ?a <p> ?hidden } } }", ("a",)),
     ("SELECT * WHERE { { SELECT * WHERE { ?a <p> ?b } } }", ("a", "b")),
     ("SELECT * WHERE { GRAPH ?g { ?a <p> [ <q> ?c ] } VALUES ?v { 1 } }", ("g", "a", "c", "v")),
-    ("SELECT ?a (COUNT(?b) AS ?n) WHERE { ?a <p> ?b } GROUP BY ?a", ("a",)),
-    ("SELECT ?k (COUNT(?b) AS ?n) WHERE { ?a <p> ?b } GROUP BY (STR(?a) AS ?k)", ("k",)),
-    ("SELECT (COUNT(*) AS ?n) WHERE { ?a <p> ?b }", ()),
+    # the block goes inside the WHERE group: it constrains the pattern before grouping
+    ("SELECT ?a (COUNT(?b) AS ?n) WHERE { ?a <p> ?b } GROUP BY ?a", ("a", "b")),
+    ("SELECT ?k (COUNT(?b) AS ?n) WHERE { ?a <p> ?b } GROUP BY (STR(?a) AS ?k)", ("a", "b")),
+    ("SELECT (COUNT(*) AS ?n) WHERE { ?a <p> ?b }", ("a", "b")),
     ("ASK { ?a <p> ?b }", ("a", "b")),
     ("CONSTRUCT { ?a <q> ?x } WHERE { ?a <p> ?b }", ("a", "b")),
     ("DESCRIBE <urn:a>", ()),

@@ -24,6 +24,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.request import Request, urlopen
@@ -84,8 +85,14 @@ class Oxigraph:
 
 @pytest.fixture(scope="module")
 def oxigraph(tmp_path_factory) -> Iterator[Oxigraph]:
+    with running_oxigraph(tmp_path_factory.mktemp("oxigraph")) as server:
+        yield server
+
+
+@contextmanager
+def running_oxigraph(tmp: Path) -> Iterator[Oxigraph]:
+    """An Oxigraph server on a free port of 127.0.0.1, its store in ``tmp``."""
     exe = find_oxigraph()
-    tmp = tmp_path_factory.mktemp("oxigraph")
     port = free_port()
     cmd = [exe, "serve", "--location", str(tmp / "store"), "--bind", f"127.0.0.1:{port}",
            "--union-default-graph"]

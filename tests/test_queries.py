@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gfd_kg.query import load_dataset, load_query, parse_bindings, select
+from gfd_kg.query import load_dataset, load_query, parse_bindings, select, with_bindings
 from gfd_kg.resources import queries_dir
 from tests.server import build_dist
 from tests.test_cli import run_cli
@@ -94,6 +94,24 @@ def test_a_bound_value_cannot_inject_sparql(dist):
                      "--out", str(dist), "--bind", f"n={evil}", "--format", "csv")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines() == ["p"]  # no person has that name: no rows
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT ?n WHERE { ?p <http://schema.org/name> ?n } ORDER BY ?n",
+    # braces in a string, a long string and comments, a "#" in an IRI, are not the group's
+    "# a comment with a } and an apostrophe's\n"
+    "SELECT ?n WHERE { ?p <http://schema.org/name> ?n\n"
+    "  FILTER (?n != \"}\" && ?n != \'\'\'x}\'\'\' && ?p != <http://e.org/#x>) } # }\n"
+    "ORDER BY ?n",
+    "SELECT ?n WHERE { { SELECT ?p ?n WHERE { ?p <http://schema.org/name> ?n } } }",
+])
+def test_a_bound_variable_is_bound_inside_the_where_group(dataset, query):
+    """Before the group's closing brace, so that a parameter the query does not select is
+    bound (a trailing VALUES is joined after the projection by Virtuoso)."""
+    bindings = parse_bindings(["p=https://w3id.org/gfd-kg/person/tim-young"])
+    text = with_bindings(query, bindings)
+    assert text.index("VALUES") < text.rindex("}")
+    assert select(dataset, query, bindings).rows == (("Tim Young",),)
 
 
 @pytest.mark.parametrize("args,code,message", [
