@@ -3,10 +3,13 @@
 #   raptor2-utils  `rapper`, an independent RDF parser the dumps are checked with.
 #   chromium       the real browser the web pages are tested in (headless, driven by
 #                  Playwright; Playwright's own browser download is not used).
+#   nodejs, npm    Node.js for the npm packages of scripts/npm-deps.sh (Comunica).
 set -euo pipefail
 need=()
 command -v rapper >/dev/null 2>&1 || need+=(raptor2-utils)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${need[*]} (install them: sudo apt-get install ${need[*]})" >&2
