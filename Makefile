@@ -29,6 +29,7 @@ serve: build
 
 test: setup
 	bash scripts/system-deps.sh
+	bash scripts/npm-deps.sh
 	BIN=$(BIN) bash scripts/lint.sh
 	$(BIN)/pytest
 

@@ -4,9 +4,11 @@ The stages before hand each graph over as sorted N-Triples (``ntriples_bytes``):
 per triple, blank nodes labelled from their content, no duplicates. ``render`` turns those
 into the files of ``dist/`` (name -> bytes), all deterministic, with pyoxigraph's writers
 for Turtle and TriG (a million triples a second; rdflib's writers manage some tens of
-thousands) and an own compact JSON-LD writer. ``write_tree`` writes the files into a fresh
-folder next to the output folder and swaps it in whole, so a failed or interrupted build
-never leaves half a ``dist/``: the previous one stays as it was.
+thousands) and an own compact JSON-LD writer. ``gfd-all.ttl`` and ``gfd-all.nt`` hold the
+union of the public graphs as plain triples, the endpoint's default graph, for a tool that
+loads one file. ``write_tree`` writes the files into a fresh folder next to the output
+folder and swaps it in whole, so a failed or interrupted build never leaves half a
+``dist/``: the previous one stays as it was.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from .void import GraphStats, void_graph
 PROVENANCE_GRAPH = "provenance"
 # The named graphs of gfd.trig / gfd.nq, in this order.
 PUBLIC_GRAPHS = (DATA_GRAPH, ONTOLOGY_GRAPH, INFERRED_GRAPH, PROVENANCE_GRAPH)
+# Their union as plain triples: what the endpoint's default graph holds, in one file that
+# any RDF tool loads as it is and every query of queries/ answers on.
+ALL_TURTLE, ALL_NTRIPLES = "gfd-all.ttl", "gfd-all.nt"
 CHECKSUMS = "SHA256SUMS"
 CONTEXT = "context.jsonld"
 _RDF_TYPE = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
@@ -69,6 +74,33 @@ def merge_ntriples(parts: Iterable[bytes]) -> bytes:
     return b"".join(sorted(lines))
 
 
+def _union_lines(parts: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of several sorted N-Triples graphs as one sorted graph, each line once
+    (a triple in two graphs is one triple of their union), read and merged as they come:
+    a large corpus's union is never held in memory."""
+    previous = None
+    for line in heapq.merge(*(iter(io.BytesIO(part)) for part in parts)):
+        if line != previous:
+            yield line
+        previous = line
+
+
+def _triples_in_chunks(lines: Iterable[bytes], chunk: int = 1 << 20) -> Iterator[ox.Quad]:
+    """N-Triples lines parsed about ``chunk`` bytes at a time, each subject's lines in one
+    chunk (blank node labels are kept across chunks)."""
+    buffer: list[bytes] = []
+    size = 0
+    for _subject, group in itertools.groupby(lines, key=lambda line: line.split(b" ", 1)[0]):
+        for line in group:
+            buffer.append(line)
+            size += len(line)
+        if size >= chunk:
+            yield from _triples(b"".join(buffer))
+            buffer, size = [], 0
+    if buffer:
+        yield from _triples(b"".join(buffer))
+
+
 def _triples(nt: bytes) -> Iterator[ox.Quad]:
     return ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
 
@@ -76,13 +108,14 @@ def _triples(nt: bytes) -> Iterator[ox.Quad]:
 def _subject_first_type(nt: bytes) -> bytes:
     """The lines grouped by subject (as sorted), each subject's ``rdf:type`` lines first:
     the order Turtle is easiest to read in."""
-    out: list[bytes] = []
-    for _subject, group in itertools.groupby(nt.splitlines(keepends=True),
-                                             key=lambda line: line.split(b" ", 1)[0]):
-        lines = list(group)
-        out.extend(line for line in lines if line.split(b" ", 2)[1] == _RDF_TYPE)
-        out.extend(line for line in lines if line.split(b" ", 2)[1] != _RDF_TYPE)
-    return b"".join(out)
+    return b"".join(_subject_first_type_lines(nt.splitlines(keepends=True)))
+
+
+def _subject_first_type_lines(lines: Iterable[bytes]) -> Iterator[bytes]:
+    for _subject, group in itertools.groupby(lines, key=lambda line: line.split(b" ", 1)[0]):
+        kept = list(group)
+        yield from (line for line in kept if line.split(b" ", 2)[1] == _RDF_TYPE)
+        yield from (line for line in kept if line.split(b" ", 2)[1] != _RDF_TYPE)
 
 
 def turtle_bytes(nt: bytes, iris: IRIs) -> bytes:
@@ -247,6 +280,9 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
     put(CONTEXT, (json.dumps(jsonld_context(iris), indent=1) + "\n").encode("utf-8"))
     put_rdf("gfd.trig", _quads(public, iris), ox.RdfFormat.TRIG)
     put("gfd.nq", _nquads_lines(public, iris))
+    put_rdf(ALL_TURTLE, _triples_in_chunks(_subject_first_type_lines(
+        _union_lines(public.values()))), ox.RdfFormat.TURTLE)
+    put(ALL_NTRIPLES, _union_lines(public.values()))
     for name, graph in (("inferred.ttl", INFERRED_GRAPH), ("provenance.ttl", PROVENANCE_GRAPH),
                         ("ontology.ttl", ONTOLOGY_GRAPH)):
         put_rdf(name, _triples(_subject_first_type(public[graph])), ox.RdfFormat.TURTLE)

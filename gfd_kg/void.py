@@ -123,7 +123,8 @@ def void_graph(stats: GraphStats, dumps: Mapping[str, int], iris: IRIs,
         dist = iris.mint("dataset", f"gfd-kg/distribution/{name}")
         url = URIRef(f"{iris.base}download/{name}")
         g.add((ds, DCAT.distribution, dist))
-        if suffix in (".ttl", ".nt", ".nq", ".trig", ".jsonld") and name.startswith("gfd."):
+        if (suffix in (".ttl", ".nt", ".nq", ".trig", ".jsonld")
+                and name.startswith(("gfd.", "gfd-all."))):
             g.add((ds, VOID.dataDump, url))
         g.add((dist, RDF.type, DCAT.Distribution))
         g.add((dist, DCTERMS.title, Literal(name)))

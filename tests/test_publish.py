@@ -23,10 +23,12 @@ from tests.test_cli import run_cli
 
 EXPECTED_FILES = {
     "gfd.ttl", "gfd.nt", "gfd.jsonld", "context.jsonld", "gfd.trig", "gfd.nq",
+    "gfd-all.ttl", "gfd-all.nt",
     "inferred.ttl", "provenance.ttl", "ontology.ttl", "shapes.ttl", "ontology.html",
     "shapes.html", "void.ttl", "SHA256SUMS",
 }
-TRIPLE_DUMPS = {"gfd.ttl": "turtle", "gfd.nt": "nt", "inferred.ttl": "turtle",
+TRIPLE_DUMPS = {"gfd.ttl": "turtle", "gfd.nt": "nt", "gfd-all.ttl": "turtle",
+                "gfd-all.nt": "nt", "inferred.ttl": "turtle",
                 "provenance.ttl": "turtle", "ontology.ttl": "turtle", "shapes.ttl": "turtle",
                 "void.ttl": "turtle"}
 QUAD_DUMPS = {"gfd.trig": "trig", "gfd.nq": "nquads"}
@@ -78,10 +80,19 @@ def _without_build_time(g: Graph) -> Graph:
     return out
 
 
+def _public_union(reasoned, iris) -> Graph:
+    union = Graph()
+    for name in PUBLIC_GRAPHS:
+        union += reasoned.provenance if name == "provenance" else reasoned.graph(name, iris)
+    return union
+
+
 def _expected_graph(name: str, reasoned, iris) -> Graph | None:
     from gfd_kg import artefacts
 
     return {
+        "gfd-all.ttl": lambda: _public_union(reasoned, iris),
+        "gfd-all.nt": lambda: _public_union(reasoned, iris),
         "gfd.ttl": lambda: reasoned.graph(DATA_GRAPH, iris),
         "gfd.nt": lambda: reasoned.graph(DATA_GRAPH, iris),
         "inferred.ttl": lambda: reasoned.graph(INFERRED_GRAPH, iris),
