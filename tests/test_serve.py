@@ -4,6 +4,7 @@ negotiation, limits and refusals, and every IRI of the dataset dereferenced."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import socket
@@ -500,3 +501,15 @@ def test_a_store_that_is_neither_memory_nor_disk_is_refused(dist, tmp_path):
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 2, out
     assert out.strip() == "gfd-kg: error: --store is memory or disk, not 'ram'"
+
+
+def test_the_landing_page_says_which_download_to_take(client):
+    """The one file that answers every query first, and each download with what it is for."""
+    html = client.get("/", headers={"Accept": "text/html"}).text
+    table = html[html.index('id="downloads"'):]
+    files = re.findall(r'<a href="/download/([^"]+)">', table)
+    assert files[:2] == ["gfd-all.ttl", "gfd-all.nt"], files
+    assert "every example query gives the same rows on it as here" in table
+    assert "the triples of the SPARQL endpoint&#x27;s default graph" in table or \
+        "the triples of the SPARQL endpoint's default graph" in table
+    assert "The asserted data only" in table

@@ -49,6 +49,32 @@ RDF_FORMATS: dict[str, ox.RdfFormat] = {
 FORMAT_LABELS = {HTML: "HTML", TURTLE: "Turtle", JSONLD: "JSON-LD", NTRIPLES: "N-Triples",
                  RDFXML: "RDF/XML"}
 CORS_EXPOSED = ("Content-Location", "Link")
+# what each download is for, in the order the landing page lists them (the rest after)
+ABOUT_DOWNLOADS = {
+    "gfd-all.ttl": "Everything in one Turtle file (the data, the ontology, the inferred "
+                   "triples, the provenance): the triples of the SPARQL endpoint's default "
+                   "graph. Take this one to query the graph with your own tool.",
+    "gfd-all.nt": "The same as gfd-all.ttl, as sorted N-Triples, for line-based tools and "
+                  "bulk loaders.",
+    "gfd.trig": "The four graphs, each in its own named graph, for a store that keeps graphs "
+                "apart: query with GRAPH, or with the union of the graphs as default graph.",
+    "gfd.nq": "The same four named graphs as gfd.trig, as N-Quads.",
+    "gfd.ttl": "The asserted data only (no ontology, inferences or provenance): several "
+               "example queries give fewer rows or none on it alone.",
+    "gfd.nt": "The asserted data only, as sorted N-Triples.",
+    "gfd.jsonld": "The asserted data only, as JSON-LD compacted with context.jsonld.",
+    "context.jsonld": "The JSON-LD context of gfd.jsonld: the dataset's prefixes.",
+    "inferred.ttl": "Only what OWL RL reasoning adds to the data.",
+    "provenance.ttl": "Only the provenance (PROV-O): the agenda lines each node comes from, "
+                      "every correction, the build.",
+    "ontology.ttl": "The ontology (gfdo:).",
+    "ontology.html": "The ontology's documentation.",
+    "shapes.ttl": "The SHACL shapes the data is checked against.",
+    "shapes.html": "The shapes' documentation.",
+    "void.ttl": "The dataset's description in VoID and DCAT: licence, sources, sizes and "
+                "every download.",
+    "SHA256SUMS": "The SHA-256 of every file (sha256sum --check SHA256SUMS).",
+}
 
 
 def serialise_triples(triples: Iterable[ox.Triple], media: str, site: Site) -> bytes:
@@ -115,9 +141,12 @@ async def landing(request: Request) -> Response:
     if asked(request, "resource", (HTML, *RDF_FORMATS)) != HTML:
         return await void(request)
     files = site.downloads()
-    downloads = [pages.Download(name, path.stat().st_size,
-                                _media_of(name), f"/download/{name}")
-                 for name, path in sorted(files.items()) if path.is_file()]
+    order = {name: n for n, name in enumerate(ABOUT_DOWNLOADS)}
+    downloads = [pages.Download(name, path.stat().st_size, _media_of(name),
+                                f"/download/{name}", ABOUT_DOWNLOADS.get(name, _about(name)))
+                 for name, path in sorted(files.items(),
+                                          key=lambda f: (order.get(f[0], len(order)), f[0]))
+                 if path.is_file()]
     info = pages.LandingInfo(
         title="gfd-kg: the GfD 2008 Tunis seminar on partnerships for e-government",
         description=("The agenda of the OECD Good Governance for Development (GfD) in Arab "
@@ -137,6 +166,12 @@ async def landing(request: Request) -> Response:
         counts=_counts(site),
     )
     return Response(pages.landing_page(info), media_type="text/html; charset=utf-8")
+
+
+def _about(name: str) -> str:
+    if name.startswith("embed/"):
+        return "schema.org JSON-LD of one programme item, for a web page."
+    return ""
 
 
 def _media_of(name: str) -> str:

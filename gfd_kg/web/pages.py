@@ -136,6 +136,7 @@ class Download:
     size: int  # bytes
     media_type: str
     href: str
+    about: str = ""  # what to take it for
 
 
 @dataclass(frozen=True)
@@ -193,10 +194,13 @@ def landing_page(info: LandingInfo) -> str:
     rows = "".join(
         f'<tr><td><a href="{_e(d.href)}">{_e(d.name)}</a></td>'
         f'<td><data value="{d.size}">{_e(_size(d.size))}</data></td>'
-        f"<td><code>{_e(d.media_type)}</code></td></tr>\n" for d in info.downloads)
+        f"<td><code>{_e(d.media_type)}</code></td><td>{_e(d.about)}</td></tr>\n"
+        for d in info.downloads)
     body.append('<h2 id="downloads">Downloads</h2>\n' + (
+        "<p>To query the graph with your own tool, take <code>gfd-all.ttl</code>: every "
+        "example query gives the same rows on it as here.</p>\n"
         "<table>\n<thead><tr><th scope=\"col\">File</th><th scope=\"col\">Size</th>"
-        "<th scope=\"col\">Media type</th></tr></thead>\n"
+        "<th scope=\"col\">Media type</th><th scope=\"col\">What for</th></tr></thead>\n"
         f"<tbody>\n{rows}</tbody>\n</table>\n" if rows else "<p>None yet.</p>\n"))
     body.append('<h2 id="ask">Ask your own</h2>\n' + _query_form(info.sparql_href,
                                                                   DEFAULT_QUERY))
