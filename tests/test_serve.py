@@ -4,8 +4,8 @@ negotiation, limits and refusals, and every IRI of the dataset dereferenced."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import socket
 import subprocess
