@@ -33,6 +33,7 @@ from .app import create_app
 from .site import Site
 
 GRACEFUL = 3  # seconds a worker has to finish its requests when the server stops
+KEEPALIVE = 2  # seconds an idle connection is kept open (less than GRACEFUL)
 
 
 class ServerError(GfdError):
@@ -113,7 +114,10 @@ def serve(site: Site, host: str, port: int, announce: Callable[[str], None]) -> 
         "worker_class": "asgi",
         "preload_app": True,
         "graceful_timeout": GRACEFUL,
-        "keepalive": 5,
+        # an idle kept-alive connection is closed after KEEPALIVE s, before a retiring
+        # worker's GRACEFUL s are up: what is still open then is cut, and a request that
+        # came on it meanwhile would get no answer
+        "keepalive": KEEPALIVE,
         "loglevel": "warning",
         "accesslog": None,
         "errorlog": "-",
