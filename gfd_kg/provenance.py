@@ -5,6 +5,10 @@ made it. Its own named graph (``provenance``).
   (``{base}source/gfd-2008-tunis-agenda/L57-L61``), part of it, carrying its raw text.
 - Every node of the data ``prov:wasDerivedFrom`` the spans it comes from and
   ``prov:wasGeneratedBy`` the build.
+- A node that a web page describes (sources.yaml: what the OECD reported) is
+  ``prov:wasDerivedFrom`` that page, ``{base}source/{id}``, a ``prov:Entity`` (and, in
+  the data graph, a ``schema:WebPage`` with its URL, title and the date it was read),
+  which the build used.
 - Every correction of the agenda text is a ``gfdo:Correction`` (line, original, corrected,
   kind, reason), derived from its line.
 - The lines of the contact blocks that print telephone numbers and e-mail addresses are
@@ -60,7 +64,8 @@ class BuildInfo:
 
 def provenance_graph(origins: Mapping[URIRef, list[LineSpan]], subjects: Set[URIRef],
                      agenda: Agenda, iris: IRIs, info: BuildInfo,
-                     personal: Set[int] = frozenset()) -> tuple[Graph, Graph]:
+                     personal: Set[int] = frozenset(),
+                     cited: Mapping[URIRef, list[str]] | None = None) -> tuple[Graph, Graph]:
     """The public provenance graph, and the triples that would disclose personal contact
     details (the text of ``personal`` lines, the corrections of those lines), kept apart."""
     o = iris.ontology
@@ -92,12 +97,19 @@ def provenance_graph(origins: Mapping[URIRef, list[LineSpan]], subjects: Set[URI
     g.add((software, SCHEMA.name, Literal("gfd-kg")))
     g.add((software, SCHEMA.softwareVersion, Literal(info.version)))
 
+    cited = cited or {}
+    for page in sorted({iris.source(i) for ids in cited.values() for i in ids}):
+        g.add((page, RDF.type, PROV.Entity))
+        g.add((activity, PROV.used, page))
     spans_used: set[LineSpan] = set()
     for node in sorted(subjects):
-        spans = origins.get(node)
-        if not spans:
+        spans = origins.get(node) or []
+        pages = cited.get(node) or []
+        if not spans and not pages:
             continue
         g.add((node, PROV.wasGeneratedBy, activity))
+        for page_id in pages:
+            g.add((node, PROV.wasDerivedFrom, iris.source(page_id)))
         for first, last in spans:
             g.add((node, PROV.wasDerivedFrom, iris.line_span(AGENDA_SOURCE, first, last)))
             spans_used.add((first, last))
