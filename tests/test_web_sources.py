@@ -230,3 +230,13 @@ def test_the_reported_participation_is_apart_from_the_plan(data_graph, iris):
         iris.mint("person", "bruno-lanvin")}
     # nothing of it is an agenda role of the seminar
     assert (iris.mint("event", "gfd-2008-tunis"), SCHEMA.attendee, None) not in data_graph
+
+
+def test_one_property_numbers_both_series_once_reasoned(reasoned, iris):
+    """gfdo:seriesNumber is a gfdo:numberInSeries: OWL RL gives the seminar its number
+    under the property the meeting has, so a query of the series needs only one."""
+    from gfd_kg.model import INFERRED_GRAPH
+
+    inferred = reasoned.graph(INFERRED_GRAPH, iris)
+    seminar = iris.mint("event", "gfd-2008-tunis")
+    assert inferred.value(seminar, iris.ontology.numberInSeries) == Literal(6)
