@@ -9,6 +9,8 @@ Personal contact details (telephone, fax, e-mail of named people) go to their ow
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +71,18 @@ ANNOTATION_TERMS: dict[str, tuple[str, str]] = {
 # event type -> extra schema.org class beside schema:Event
 EVENT_EXTRA_CLASS: dict[str, URIRef] = {"Reception": SCHEMA.SocialEvent}
 
+@dataclass
+class WebOrigins:
+    """What web pages (sources.yaml) report, for the provenance graph: every node a page
+    describes, and every statement a page adds to a node the agenda describes (the
+    seminar's reported status, a person's position as of a later event), each with the
+    ids of its sources."""
+
+    nodes: dict[URIRef, list[str]] = dataclasses.field(default_factory=dict)
+    statements: dict[tuple[URIRef, URIRef, Any], list[str]] = dataclasses.field(
+        default_factory=dict)
+
+
 def _agenda_order(rec: Record) -> tuple[float, LineSpan, LineSpan]:
     """Timed items in time order; untimed ones in the order of the agenda lines they
     come from. A record may cite a shared heading first (a day, "With regards to
@@ -96,8 +110,8 @@ class GraphBuilder:
         self.contacts = Graph()
         # every node minted -> the agenda lines it comes from (for the provenance graph)
         self.origins: dict[URIRef, list[LineSpan]] = {}
-        # every node a record from a web page describes -> the ids of its sources
-        self.cited: dict[URIRef, list[str]] = {}
+        # what records from web pages describe -> the ids of their sources
+        self.web = WebOrigins()
 
     # -- helpers ----------------------------------------------------------------------
     def iri(self, rec: Record) -> URIRef:
@@ -110,8 +124,15 @@ class GraphBuilder:
     def cite(self, s: URIRef, rec: Record) -> None:
         """``s`` is (also) described by what ``rec``'s web sources report."""
         for source in rec.sources:
-            if source not in self.cited.setdefault(s, []):
-                self.cited[s].append(source)
+            if source not in self.web.nodes.setdefault(s, []):
+                self.web.nodes[s].append(source)
+
+    def add_reported(self, s: URIRef, p: URIRef, o: Any, rec: Record) -> None:
+        """A statement a web page adds about a node; when the agenda describes the node
+        too, the statement's own provenance says which page it comes from."""
+        if s in self.origins and (s, p, o) not in self.data:
+            self.web.statements[(s, p, o)] = list(rec.sources)
+        self.add(s, p, o)
 
     def sub_node(self, kind: str, ident: str, spans: list[LineSpan]) -> URIRef:
         """A node minted under a record (an address, a role), with its own lines."""
@@ -402,21 +423,23 @@ class GraphBuilder:
     def reported(self, s: URIRef, rec: Record) -> None:
         """Status, page, hosts and collaborator, as a page reports them."""
         if rec.get("status"):
-            self.add(s, SCHEMA.eventStatus, SCHEMA[rec.get("status")])
+            self.add_reported(s, SCHEMA.eventStatus, SCHEMA[rec.get("status")], rec)
         if rec.get("page"):
-            self.add(s, SCHEMA.subjectOf, self.iris.source(rec.get("page")))
+            self.add_reported(s, SCHEMA.subjectOf, self.iris.source(rec.get("page")), rec)
         for host in rec.get("hosts") or []:
-            self.add(s, self.o.invitedBy, self.ref("organization", host["organization"]))
+            self.add_reported(s, self.o.invitedBy,
+                              self.ref("organization", host["organization"]), rec)
         if rec.get("collaborator"):
-            self.add(s, self.o.inCollaborationWith,
-                     self.ref("organization", rec.get("collaborator")))
+            self.add_reported(s, self.o.inCollaborationWith,
+                              self.ref("organization", rec.get("collaborator")), rec)
 
     def report(self, rec: Record) -> None:
         s = self.ref("event", rec.get("event"))
         self.cite(s, rec)
         self.reported(s, rec)
         if rec.get("followed_by"):
-            self.add(s, self.o.followedBy, self.ref("event", rec.get("followed_by")))
+            self.add_reported(s, self.o.followedBy, self.ref("event", rec.get("followed_by")),
+                              rec)
 
     def meeting(self, rec: Record) -> None:
         s = self.iri(rec)
@@ -442,8 +465,9 @@ class GraphBuilder:
         self.add(s, SCHEMA.affiliation, self.ref("organization", rec.get("organization")))
         self.text(s, SCHEMA.roleName, rec.get("title"), "en")
         self.add(s, self.o.asOfEvent, self.ref("event", rec.get("event")))
-        self.add(person, SCHEMA.affiliation, s)
-        self.add(person, SCHEMA.affiliation, self.ref("organization", rec.get("organization")))
+        self.add_reported(person, SCHEMA.affiliation, s, rec)
+        self.add_reported(person, SCHEMA.affiliation,
+                          self.ref("organization", rec.get("organization")), rec)
 
     def participation(self, rec: Record) -> None:
         """Who came, as reported: kept apart from the agenda's planned roles."""
@@ -542,9 +566,8 @@ def check_vocabulary(records: Records, ontology: Graph, iris: IRIs) -> None:
 
 
 def build_dataset(records: Records, iris: IRIs) -> tuple[
-        Dataset, dict[URIRef, list[LineSpan]], dict[URIRef, list[str]]]:
+        Dataset, dict[URIRef, list[LineSpan]], WebOrigins]:
     """The asserted dataset: named graphs ``data`` (public) and ``contacts`` (personal);
-    for every node minted, the agenda lines it comes from; and for every node a web page
-    describes, the ids of its sources."""
+    for every node minted, the agenda lines it comes from; and what web pages report."""
     builder = GraphBuilder(records, iris)
-    return builder.build(), builder.origins, builder.cited
+    return builder.build(), builder.origins, builder.web

@@ -649,6 +649,12 @@ def _check_references(records: Records, problems: list[Problem]) -> None:
             if ("person" in p) == ("organization" in p):
                 problems.append(Problem(rec.file, rec.line, rec.id,
                     f"participants#{i} needs exactly one of person or organization"))
+        for fname in ("delegates_from", "experts_from"):
+            for i, entry in enumerate(rec.get(fname) or [], start=1):
+                if ("country" in entry) == ("place" in entry):
+                    problems.append(Problem(rec.file, rec.line, rec.id,
+                        f"{fname}#{i} ({entry['named']!r}) needs exactly one of country or "
+                        f"place: what the listed name means"))
 
 
 def _check_hierarchies(records: Records, problems: list[Problem]) -> None:

@@ -240,3 +240,27 @@ def test_one_property_numbers_both_series_once_reasoned(reasoned, iris):
     inferred = reasoned.graph(INFERRED_GRAPH, iris)
     seminar = iris.mint("event", "gfd-2008-tunis")
     assert inferred.value(seminar, iris.ontology.numberInSeries) == Literal(6)
+
+
+def test_what_a_page_adds_to_an_agenda_node_is_a_statement_derived_from_it(built, iris):
+    """The seminar node comes from the agenda and from the seminar's page: each statement
+    the page adds says so itself; the agenda's statements have none."""
+    g = built.provenance
+    sourced = {(g.value(st, RDF.subject), g.value(st, RDF.predicate), g.value(st, RDF.object)):
+               set(g.objects(st, PROV.wasDerivedFrom))
+               for st in g.subjects(RDF.type, RDF.Statement)}
+    seminar = iris.mint("event", "gfd-2008-tunis")
+    page = {iris.source("oecd-2008-tunis-seminar-page")}
+    o = iris.ontology
+    assert {(p, x): pages for (s, p, x), pages in sourced.items() if s == seminar} == {
+        (SCHEMA.eventStatus, SCHEMA.EventScheduled): page,
+        (SCHEMA.subjectOf, iris.source("oecd-2008-tunis-seminar-page")): page,
+        (o.invitedBy, iris.mint("organization", "tn-prime-ministers-office")): page,
+        (o.inCollaborationWith, iris.mint("organization", "oecd")): page,
+        (o.followedBy, iris.mint("event", "wg-egovernment-2008-tunis")): page,
+    }
+    kim = iris.mint("person", "byung-chun-kim")
+    assert {x for (s, _p, x) in sourced if s == kim} == {
+        iris.mint("role", "byung-chun-kim/at-wg-egovernment-2008-tunis-1"),
+        iris.mint("role", "byung-chun-kim/at-wg-egovernment-2008-tunis-2")}
+    assert len(sourced) == 9
