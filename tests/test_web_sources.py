@@ -264,3 +264,29 @@ def test_what_a_page_adds_to_an_agenda_node_is_a_statement_derived_from_it(built
         iris.mint("role", "byung-chun-kim/at-wg-egovernment-2008-tunis-1"),
         iris.mint("role", "byung-chun-kim/at-wg-egovernment-2008-tunis-2")}
     assert len(sourced) == 9
+
+
+def test_planned_versus_reported_answers_the_other_way_round_too(data_graph, iris):
+    """The pages list no country the programme lacks, so the real answer has no row of
+    that side: a country added to the report (Qatar, on neither list) shows it."""
+    from rdflib import Graph
+
+    from gfd_kg.query import load_query, select
+    from gfd_kg.resources import queries_dir
+
+    o = iris.ontology
+    g = Graph()
+    for triple in data_graph:
+        g.add(triple)
+    part = iris.mint("participation", "gfd-2008-tunis-and-wg-meeting")
+    entry, qatar = iris.mint("participation", "test/1"), iris.mint("country", "qatar")
+    g.add((part, o.delegateEntry, entry))
+    g.add((entry, o.denotes, qatar))
+    g.add((qatar, RDF.type, SCHEMA.Country))
+    g.add((qatar, SCHEMA.name, Literal("Qatar")))
+    g.add((qatar, o.iso3166Alpha3, Literal("QAT")))
+    table = select(g, load_query(queries_dir() / "planned-versus-reported.rq").text)
+    rows = [(str(r[1]), str(r[3])) for r in table.rows]
+    assert rows == [("in the report, not on the programme", "Qatar"),
+                    ("on the programme, not in the report", "Mauritania"),
+                    ("on the programme, not in the report", "Sudan")]
