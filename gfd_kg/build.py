@@ -118,12 +118,13 @@ def asserted(records: Records, agenda: Agenda, iris: IRIs,
              info: BuildInfo) -> tuple[Dataset, Graph]:
     """The records as the ``data`` and ``contacts`` graphs, and their provenance graph
     (the personal lines' quotes go to ``contacts``)."""
-    dataset, origins = build_dataset(records, iris)
+    dataset, origins, web = build_dataset(records, iris)
     data = dataset.graph(iris.graph(DATA_GRAPH))
     personal = personal_lines(agenda, [r.spans for r in records.group("contact")])
     # the IRIs only: provenance is kept of the records' resources, never of a blank node
     subjects = {s for s in data.subjects() if isinstance(s, URIRef)}
-    provenance, private = provenance_graph(origins, subjects, agenda, iris, info, personal)
+    provenance, private = provenance_graph(origins, subjects, agenda, iris, info, personal,
+                                           web)
     contacts = dataset.graph(iris.graph(CONTACTS_GRAPH))
     for triple in private:
         contacts.add(triple)

@@ -75,6 +75,8 @@ def unfaithful(records: Records, agenda: Agenda, links: Mapping[str, str]) -> li
     passages: dict[tuple[LineSpan, ...], str] = {}
     problems = []
     for rec in records:
+        if not rec.from_agenda:  # a web page's record: its values are the page's recorded
+            continue            # facts (tests/test_web_sources.py)
         spans = tuple(rec.spans)
         passage = passages.get(spans)
         if passage is None:

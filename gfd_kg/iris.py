@@ -30,6 +30,7 @@ _BASE_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+/$")
 KINDS = (
     "event", "person", "organization", "place", "country", "role", "question",
     "document", "contact", "address", "graph", "dataset", "source", "activity", "agent",
+    "series", "participation",
 )
 
 
@@ -89,6 +90,8 @@ class IRIs:
             "document": Namespace(self.base + "document/"),
             "contact": Namespace(self.base + "contact/"),
             "source": Namespace(self.base + "source/"),
+            "series": Namespace(self.base + "series/"),
+            "participation": Namespace(self.base + "participation/"),
             "wd": WD,
             "owl": OWL,
             "rdf": RDF,

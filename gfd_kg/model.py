@@ -9,11 +9,13 @@ Personal contact details (telephone, fax, e-mail of named people) go to their ow
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from rdflib import Dataset, Graph, Literal, URIRef
-from rdflib.namespace import OWL, RDF, SKOS, XSD
+from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, XSD
 
 from .errors import Problem, RecordsError
 from .iris import PROV, SCHEMA, WD, IRIs
@@ -69,6 +71,18 @@ ANNOTATION_TERMS: dict[str, tuple[str, str]] = {
 # event type -> extra schema.org class beside schema:Event
 EVENT_EXTRA_CLASS: dict[str, URIRef] = {"Reception": SCHEMA.SocialEvent}
 
+@dataclass
+class WebOrigins:
+    """What web pages (sources.yaml) report, for the provenance graph: every node a page
+    describes, and every statement a page adds to a node the agenda describes (the
+    seminar's reported status, a person's position as of a later event), each with the
+    ids of its sources."""
+
+    nodes: dict[URIRef, list[str]] = dataclasses.field(default_factory=dict)
+    statements: dict[tuple[URIRef, URIRef, Any], list[str]] = dataclasses.field(
+        default_factory=dict)
+
+
 def _agenda_order(rec: Record) -> tuple[float, LineSpan, LineSpan]:
     """Timed items in time order; untimed ones in the order of the agenda lines they
     come from. A record may cite a shared heading first (a day, "With regards to
@@ -96,17 +110,35 @@ class GraphBuilder:
         self.contacts = Graph()
         # every node minted -> the agenda lines it comes from (for the provenance graph)
         self.origins: dict[URIRef, list[LineSpan]] = {}
+        # what records from web pages describe -> the ids of their sources
+        self.web = WebOrigins()
 
     # -- helpers ----------------------------------------------------------------------
     def iri(self, rec: Record) -> URIRef:
         s = self.iris.mint(rec.group, rec.id)
-        self.origins.setdefault(s, rec.spans)
+        if rec.spans:
+            self.origins.setdefault(s, rec.spans)
+        self.cite(s, rec)
         return s
+
+    def cite(self, s: URIRef, rec: Record) -> None:
+        """``s`` is (also) described by what ``rec``'s web sources report."""
+        for source in rec.sources:
+            if source not in self.web.nodes.setdefault(s, []):
+                self.web.nodes[s].append(source)
+
+    def add_reported(self, s: URIRef, p: URIRef, o: Any, rec: Record) -> None:
+        """A statement a web page adds about a node; when the agenda describes the node
+        too, the statement's own provenance says which page it comes from."""
+        if s in self.origins and (s, p, o) not in self.data:
+            self.web.statements[(s, p, o)] = list(rec.sources)
+        self.add(s, p, o)
 
     def sub_node(self, kind: str, ident: str, spans: list[LineSpan]) -> URIRef:
         """A node minted under a record (an address, a role), with its own lines."""
         s = self.iris.mint(kind, ident)
-        self.origins[s] = spans
+        if spans:
+            self.origins[s] = spans
         return s
 
     def ref(self, group: str, ident: str) -> URIRef:
@@ -144,6 +176,16 @@ class GraphBuilder:
             self.event(rec)
         self.seminar_spans()
         self.sibling_positions()
+        for rec in self.records.group("source"):
+            self.web_page(rec)
+        for rec in self.records.group("series"):
+            self.series(rec)
+        for rec in self.records.group("report"):
+            self.report(rec)
+        for rec in self.records.group("role"):
+            self.position_at_event(rec)
+        for rec in self.records.group("participation"):
+            self.participation(rec)
         for rec in self.records.group("question"):
             self.question(rec)
         for rec in self.records.group("document"):
@@ -259,9 +301,14 @@ class GraphBuilder:
             self.add(s, SCHEMA.workLocation, self.ref("place", rec.get("work_location")))
 
     def event(self, rec: Record) -> None:
+        if rec.kind == "meetings":
+            self.meeting(rec)
+            return
         s = self.iri(rec)
         self.add(s, RDF.type, SCHEMA.Event)
         if rec.kind == "seminars":
+            if rec.get("series"):
+                self.add(s, self.o.inSeries, self.ref("series", rec.get("series")))
             self.add(s, RDF.type, self.o.Seminar)
             self.add(s, self.o.seriesNumber, Literal(rec.get("series_number")))
             self.add(s, SCHEMA.organizer, self.ref("organization", rec.get("organizer")))
@@ -321,6 +368,7 @@ class GraphBuilder:
         agent = self.ref(group, ident)
         role = self.sub_node("role", f"{rec.id}/{p['role']}/{ident}",
                              p.get("lines") or rec.spans)
+        self.cite(role, rec)
         self.add(event, prop, agent)
         self.add(event, prop, role)
         self.add(role, RDF.type, SCHEMA.Role)
@@ -352,6 +400,101 @@ class GraphBuilder:
             for n, rec in enumerate(siblings, start=1):
                 self.add(self.iri(rec), self.o.position,
                          Literal(n, datatype=XSD.integer))
+
+    # -- what web pages report ------------------------------------------------------------
+    def web_page(self, rec: Record) -> None:
+        """A page as read on a date: the source that records cite instead of lines."""
+        s = self.iris.source(rec.id)
+        self.add(s, RDF.type, SCHEMA.WebPage)
+        self.add(s, RDF.type, FOAF.Document)
+        self.add(s, SCHEMA.url, URIRef(rec.get("url")))
+        self.add(s, DCTERMS.title, Literal(rec.get("title"), lang="en"))
+        self.add(s, DCTERMS.date, Literal(rec.get("read").isoformat(), datatype=XSD.date))
+        if rec.get("publisher"):
+            self.add(s, SCHEMA.publisher, self.ref("organization", rec.get("publisher")))
+        self.text(s, RDFS.comment, rec.get("supports"), "en")  # what it supports
+
+    def series(self, rec: Record) -> None:
+        s = self.iri(rec)
+        self.add(s, RDF.type, SCHEMA.EventSeries)
+        self.text(s, SCHEMA.name, rec.get("name"), "en")
+        self.add(s, SCHEMA.organizer, self.ref("organization", rec.get("organizer")))
+
+    def reported(self, s: URIRef, rec: Record) -> None:
+        """Status, page, hosts and collaborator, as a page reports them."""
+        if rec.get("status"):
+            self.add_reported(s, SCHEMA.eventStatus, SCHEMA[rec.get("status")], rec)
+        if rec.get("page"):
+            self.add_reported(s, SCHEMA.subjectOf, self.iris.source(rec.get("page")), rec)
+        for host in rec.get("hosts") or []:
+            self.add_reported(s, self.o.invitedBy,
+                              self.ref("organization", host["organization"]), rec)
+        if rec.get("collaborator"):
+            self.add_reported(s, self.o.inCollaborationWith,
+                              self.ref("organization", rec.get("collaborator")), rec)
+
+    def report(self, rec: Record) -> None:
+        s = self.ref("event", rec.get("event"))
+        self.cite(s, rec)
+        self.reported(s, rec)
+        if rec.get("followed_by"):
+            self.add_reported(s, self.o.followedBy, self.ref("event", rec.get("followed_by")),
+                              rec)
+
+    def meeting(self, rec: Record) -> None:
+        s = self.iri(rec)
+        self.add(s, RDF.type, SCHEMA.Event)
+        self.add(s, RDF.type, self.o.WorkingGroupMeeting)
+        self.text(s, SCHEMA.name, rec.get("name"), "en")
+        self.add(s, SCHEMA.startDate, Literal(rec.get("day").isoformat(), datatype=XSD.date))
+        self.add(s, SCHEMA.location, self.ref("place", rec.get("location")))
+        self.add(s, self.o.inSeries, self.ref("series", rec.get("series")))
+        self.add(s, self.o.numberInSeries,
+                 Literal(rec.get("series_number"), datatype=XSD.integer))
+        if rec.get("follows"):
+            self.add(s, self.o.follows, self.ref("event", rec.get("follows")))
+        self.reported(s, rec)
+        for p in rec.get("participants") or []:
+            self.participant(rec, s, p)
+
+    def position_at_event(self, rec: Record) -> None:
+        """A job as a page gives it for one event (affiliation during the event)."""
+        s = self.iri(rec)
+        person = self.ref("person", rec.get("person"))
+        self.add(s, RDF.type, SCHEMA.OrganizationRole)
+        self.add(s, SCHEMA.affiliation, self.ref("organization", rec.get("organization")))
+        self.text(s, SCHEMA.roleName, rec.get("title"), "en")
+        self.add(s, self.o.asOfEvent, self.ref("event", rec.get("event")))
+        self.add_reported(person, SCHEMA.affiliation, s, rec)
+        self.add_reported(person, SCHEMA.affiliation,
+                          self.ref("organization", rec.get("organization")), rec)
+
+    def participation(self, rec: Record) -> None:
+        """Who came, as reported: kept apart from the agenda's planned roles."""
+        s = self.iri(rec)
+        self.add(s, RDF.type, self.o.ReportedParticipation)
+        for event in rec.get("events"):
+            self.add(s, self.o.reportedFor, self.ref("event", event))
+        for field, prop in (("delegates", "delegateCount"), ("experts", "expertCount"),
+                            ("delegate_countries", "statedCountryCount")):
+            if rec.get(field) is not None:
+                self.add(s, self.o[prop], Literal(rec.get(field), datatype=XSD.integer))
+        for field, prop, part in (("delegates_from", "delegateEntry", "delegates"),
+                                  ("experts_from", "expertEntry", "experts")):
+            for n, entry in enumerate(rec.get(field) or [], start=1):
+                e = self.iris.mint("participation", f"{rec.id}/{part}/{n}")
+                self.cite(e, rec)
+                self.add(s, self.o[prop], e)
+                self.add(e, RDF.type, self.o.ListedParticipant)
+                self.add(e, SCHEMA.name, Literal(entry["named"]))
+                self.add(e, self.o.position, Literal(n, datatype=XSD.integer))
+                if entry.get("country"):
+                    self.add(e, self.o.denotes, self.ref("country", entry["country"]))
+                if entry.get("place"):
+                    self.add(e, self.o.denotes, self.ref("place", entry["place"]))
+                self.text(e, SKOS.note, entry.get("note"), "en")
+        for person in rec.get("others") or []:
+            self.add(s, SCHEMA.attendee, self.ref("person", person))
 
     def question(self, rec: Record) -> None:
         s = self.iri(rec)
@@ -422,8 +565,9 @@ def check_vocabulary(records: Records, ontology: Graph, iris: IRIs) -> None:
         raise RecordsError(problems)
 
 
-def build_dataset(records: Records, iris: IRIs) -> tuple[Dataset, dict[URIRef, list[LineSpan]]]:
+def build_dataset(records: Records, iris: IRIs) -> tuple[
+        Dataset, dict[URIRef, list[LineSpan]], WebOrigins]:
     """The asserted dataset: named graphs ``data`` (public) and ``contacts`` (personal);
-    and for every node minted, the agenda lines it comes from."""
+    for every node minted, the agenda lines it comes from; and what web pages report."""
     builder = GraphBuilder(records, iris)
-    return builder.build(), builder.origins
+    return builder.build(), builder.origins, builder.web

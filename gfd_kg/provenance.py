@@ -5,6 +5,13 @@ made it. Its own named graph (``provenance``).
   (``{base}source/gfd-2008-tunis-agenda/L57-L61``), part of it, carrying its raw text.
 - Every node of the data ``prov:wasDerivedFrom`` the spans it comes from and
   ``prov:wasGeneratedBy`` the build.
+- A node that a web page describes (sources.yaml: what the OECD reported) is
+  ``prov:wasDerivedFrom`` that page, ``{base}source/{id}``, a ``prov:Entity`` (and, in
+  the data graph, a ``schema:WebPage`` with its URL, title and the date it was read),
+  which the build used. A statement a page adds to a node the agenda describes (the
+  seminar's reported status, a person's position as of a later event) is an
+  ``rdf:Statement`` of its own (``{base}source/statement/{hash of the triple}``), derived
+  from its page(s), so that it is told apart from the node's agenda facts.
 - Every correction of the agenda text is a ``gfdo:Correction`` (line, original, corrected,
   kind, reason), derived from its line.
 - The lines of the contact blocks that print telephone numbers and e-mail addresses are
@@ -18,6 +25,7 @@ made it. Its own named graph (``provenance``).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
@@ -28,6 +36,7 @@ from rdflib.namespace import DCTERMS, XSD
 
 from . import __version__
 from .iris import PROV, SCHEMA, IRIs
+from .model import WebOrigins
 from .source import Agenda, LineSpan
 
 AGENDA_SOURCE = "gfd-2008-tunis-agenda"
@@ -60,7 +69,8 @@ class BuildInfo:
 
 def provenance_graph(origins: Mapping[URIRef, list[LineSpan]], subjects: Set[URIRef],
                      agenda: Agenda, iris: IRIs, info: BuildInfo,
-                     personal: Set[int] = frozenset()) -> tuple[Graph, Graph]:
+                     personal: Set[int] = frozenset(),
+                     web: WebOrigins | None = None) -> tuple[Graph, Graph]:
     """The public provenance graph, and the triples that would disclose personal contact
     details (the text of ``personal`` lines, the corrections of those lines), kept apart."""
     o = iris.ontology
@@ -92,12 +102,29 @@ def provenance_graph(origins: Mapping[URIRef, list[LineSpan]], subjects: Set[URI
     g.add((software, SCHEMA.name, Literal("gfd-kg")))
     g.add((software, SCHEMA.softwareVersion, Literal(info.version)))
 
+    web = web or WebOrigins()
+    cited = web.nodes
+    for page in sorted({iris.source(i) for ids in cited.values() for i in ids}):
+        g.add((page, RDF.type, PROV.Entity))
+        g.add((activity, PROV.used, page))
+    for triple, page_ids in sorted(web.statements.items()):
+        key = " ".join(t.n3() for t in triple).encode("utf-8")
+        st = iris.source(f"statement/{hashlib.sha256(key).hexdigest()[:20]}")
+        g.add((st, RDF.type, RDF.Statement))
+        g.add((st, RDF.subject, triple[0]))
+        g.add((st, RDF.predicate, triple[1]))
+        g.add((st, RDF.object, triple[2]))
+        for page_id in page_ids:
+            g.add((st, PROV.wasDerivedFrom, iris.source(page_id)))
     spans_used: set[LineSpan] = set()
     for node in sorted(subjects):
-        spans = origins.get(node)
-        if not spans:
+        spans = origins.get(node) or []
+        pages = cited.get(node) or []
+        if not spans and not pages:
             continue
         g.add((node, PROV.wasGeneratedBy, activity))
+        for page_id in pages:
+            g.add((node, PROV.wasDerivedFrom, iris.source(page_id)))
         for first, last in spans:
             g.add((node, PROV.wasDerivedFrom, iris.line_span(AGENDA_SOURCE, first, last)))
             spans_used.add((first, last))

@@ -42,6 +42,9 @@ ORG_TYPES = (
 )
 PLACE_TYPES = ("City", "AdministrativeArea", "Place", "Hotel")
 DOCUMENT_TYPES = ("CreativeWork", "Report", "Book")
+# schema.org's EventStatusType values: what a source reports of an event
+EVENT_STATUSES = ("EventScheduled", "EventCancelled", "EventPostponed", "EventRescheduled",
+                  "EventMovedOnline")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,12 @@ _ANNOTATIONS = {
     "challenges": F("concepts"), "application_areas": F("concepts"),
     "experience_of": F("refs", ref="country"),
 }
+
+# A record from a web page (sources.yaml) cites it with ``source`` and has no ``lines``.
+_SOURCE = F("refs", True, ref="source")
+_HOST = {"organization": F("ref", True, ref="organization"), "named": F("text", True)}
+_LISTED = {"named": F("text", True), "country": F("ref", ref="country"),
+           "place": F("ref", ref="place"), "note": F("text")}
 
 _PARTICIPANT = {
     "person": F("ref", ref="person"),
@@ -120,6 +129,7 @@ KINDS: dict[str, Kind] = {
             "working_group": F("ref", ref="organization"),
             "location": F("ref", True, ref="place"), "description": F("text"),
             "participants": F("items", items=_PARTICIPANT), "lines": F("lines", True),
+            "series": F("ref", ref="series"),
         }),
         Kind("events", "event", {
             "type": F("choice", True, choices=EVENT_TYPES), "name": F("text", True),
@@ -155,6 +165,41 @@ KINDS: dict[str, Kind] = {
             "contact_type": F("text", True), "telephone": F("texts"), "fax": F("texts"),
             "email": F("email"), "lines": F("lines", True),
         }),
+        # What web pages report (records citing a ``source``, never ``lines``).
+        Kind("sources", "source", {
+            "url": F("url", True), "title": F("text", True), "read": F("date", True),
+            "publisher": F("ref", ref="organization"), "supports": F("text", True),
+            "facts": F("texts", True),
+        }),
+        Kind("series", "series", {
+            "name": F("text", True), "constructed": F("text"),
+            "organizer": F("ref", True, ref="organization"), "source": _SOURCE,
+        }),
+        Kind("meetings", "event", {
+            "name": F("text", True), "series": F("ref", True, ref="series"),
+            "series_number": F("int", True), "day": F("date", True),
+            "location": F("ref", True, ref="place"), "follows": F("ref", ref="event"),
+            "status": F("choice", choices=EVENT_STATUSES), "page": F("ref", ref="source"),
+            "hosts": F("items", items=_HOST), "collaborator": F("ref", ref="organization"),
+            "participants": F("items", items=_PARTICIPANT), "source": _SOURCE,
+        }),
+        Kind("reports", "report", {
+            "event": F("ref", True, ref="event"), "status": F("choice", choices=EVENT_STATUSES),
+            "page": F("ref", ref="source"), "hosts": F("items", items=_HOST),
+            "collaborator": F("ref", ref="organization"),
+            "followed_by": F("ref", ref="event"), "source": _SOURCE,
+        }),
+        Kind("positions", "role", {
+            "person": F("ref", True, ref="person"), "event": F("ref", True, ref="event"),
+            "title": F("text", True), "organization": F("ref", True, ref="organization"),
+            "named": F("text"), "source": _SOURCE,
+        }),
+        Kind("participations", "participation", {
+            "events": F("refs", True, ref="event"), "delegates": F("int"),
+            "delegate_countries": F("int"), "delegates_from": F("items", items=_LISTED),
+            "experts": F("int"), "experts_from": F("items", items=_LISTED),
+            "others": F("refs", ref="person"), "note": F("text"), "source": _SOURCE,
+        }),
     )
 }
 
@@ -178,7 +223,18 @@ class Record:
 
     @property
     def spans(self) -> list[LineSpan]:
-        return self.data["lines"]
+        """The agenda lines it cites; none for a record from a web page."""
+        return self.data.get("lines", [])
+
+    @property
+    def from_agenda(self) -> bool:
+        """Whether it cites agenda lines; a source, or a record citing one, does not."""
+        return "lines" in self.data
+
+    @property
+    def sources(self) -> list[str]:
+        """The web sources (sources.yaml) it cites instead of agenda lines."""
+        return self.data.get("source", [])
 
 
 @dataclass
@@ -505,6 +561,8 @@ def _convert(spec: F, value: Any, name: str, line_count: int | None) -> Any:
             raise ValueError(f"must be the id of a {spec.ref}, got {value!r}")
         return value
     if t == "refs":
+        if isinstance(value, str):
+            value = [value]
         if not isinstance(value, list):
             raise ValueError(f"must be a list of {spec.ref} ids")
         return [_convert(F("ref", ref=spec.ref), v, name, line_count) for v in value]
@@ -594,6 +652,12 @@ def _check_references(records: Records, problems: list[Problem]) -> None:
             if ("person" in p) == ("organization" in p):
                 problems.append(Problem(rec.file, rec.line, rec.id,
                     f"participants#{i} needs exactly one of person or organization"))
+        for fname in ("delegates_from", "experts_from"):
+            for i, entry in enumerate(rec.get(fname) or [], start=1):
+                if ("country" in entry) == ("place" in entry):
+                    problems.append(Problem(rec.file, rec.line, rec.id,
+                        f"{fname}#{i} ({entry['named']!r}) needs exactly one of country or "
+                        f"place: what the listed name means"))
 
 
 def _check_hierarchies(records: Records, problems: list[Problem]) -> None:

@@ -187,7 +187,7 @@ def _rewrite_record(rec: dict[str, Any], group: str, fields: Any,
             continue
         elif name in _TIME_FIELDS:
             out[name] = _Quoted(value)
-        elif name == "date" and value is not None:
+        elif name in ("date", "day") and value is not None:
             out[name] = _as_date(value) + timedelta(weeks=weeks)
         elif name == "name" and rec.get("id") == seminar:
             out[name] = f"{value} (synthetic seminar {k})"
@@ -204,8 +204,8 @@ def _rewrite_value(spec: F, value: Any, rename: Callable[[str, str], str]) -> An
         return value
     if spec.type == "ref":
         return rename(spec.ref or "", value)
-    if spec.type == "refs":
-        return [rename(spec.ref or "", v) for v in value]
+    if spec.type == "refs":  # a list of ids, or one id (``source: <id>``)
+        return [rename(spec.ref or "", v) for v in ([value] if isinstance(value, str) else value)]
     if spec.type == "items":
         return [{sub: _rewrite_value((spec.items or {})[sub], v, rename)
                  if sub in (spec.items or {}) else v for sub, v in entry.items()}

@@ -246,7 +246,10 @@ def test_person_page_lists_the_talks_that_name_the_person(person_html):
     assert "<h2>Referenced by</h2>" in section
     rows = re.findall(r'<tr><th scope="row">(.*?)</th><td>(.*?)</td></tr>', section, re.S)
     by_pred = {re.sub(r"<[^>]+>", "", k): v for k, v in rows}
-    assert set(by_pred) == {"performer"}
+    # the agenda's talks and sessions; and the working group meeting he chaired the next
+    # day (the OECD's page): one person node in both events
+    assert set(by_pred) == {"performer", "organizer"}
+    assert 'href="/event/wg-egovernment-2008-tunis"' in by_pred["organizer"]
     performer = by_pred["performer"]
     for path, name in [
         ("/event/gfd-2008-tunis/session-2/talk-7", "The experience of PPPs in Dubai"),
