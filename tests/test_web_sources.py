@@ -16,9 +16,9 @@ import pytest
 from rdflib import RDF, Literal, URIRef
 from rdflib.namespace import DCTERMS, XSD
 
+from gfd_kg.fidelity import copied_values
 from gfd_kg.iris import PROV, SCHEMA
 from gfd_kg.records import KINDS, Record
-from tests.test_fidelity import _copied_values
 
 # Our own words about a record (why it means what it means), not copied from a page.
 OWN_WORDS = {"constructed", "note", "delegates_from.note", "experts_from.note"}
@@ -82,7 +82,7 @@ def test_every_text_value_is_a_fact_of_its_pages(built, kind):
     missing = []
     for rec in built.records.of_kind(kind):
         facts = _facts(built, rec)
-        for name, value in _copied_values(rec):
+        for name, value in copied_values(rec):
             if name in OWN_WORDS or (name == "name" and rec.get("constructed")):
                 continue  # a constructed name says why in `constructed`
             if not any(value in f for f in facts):
