@@ -105,14 +105,14 @@ class Server:
         return f"http://{self.host}:{self.port}{self.path}?query={quote(query, safe='')}"
 
 
-def _spawn(cmd: list[str], log: Path, cwd: Path = ROOT) -> subprocess.Popen:
+def spawn(cmd: list[str], log: Path, cwd: Path = ROOT) -> subprocess.Popen:
     """A server process in its own session, its output to a file (never an unread pipe)."""
     out = log.open("wb")
     return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
                             start_new_session=True)
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen) -> None:
     """TERM the process's session, KILL it if it lingers."""
     if process.poll() is None:
         try:
@@ -128,8 +128,8 @@ def _stop(process: subprocess.Popen) -> None:
 @contextmanager
 def _running(stack: ExitStack, name: str, cmd: list[str], port: int, health: str,
              work: Path, deadline: float, cwd: Path = ROOT) -> Iterator[Server]:
-    process = _spawn(cmd, work / f"{name}.log", cwd)
-    stack.callback(_stop, process)
+    process = spawn(cmd, work / f"{name}.log", cwd)
+    stack.callback(stop, process)
     process.log_path = str(work / f"{name}.log")  # type: ignore[attr-defined]
     wait_until_up(f"http://127.0.0.1:{port}{health}", process, deadline)
     yield Server(LABELS[name], "127.0.0.1", port, ENDPOINTS[name], process.pid)
@@ -504,6 +504,8 @@ def measure(dist: Path, *, seconds: float = 3.0, connections: int = 8, warmup: f
     queries = competency_queries()
     if only:
         queries = {k: v for k, v in queries.items() if k in only}
+    commits = {"gfd_kg_commit": commit_of(ROOT),
+               "previous_commit": commit_of(previous) if previous else None}
     work = Path(tempfile.mkdtemp(prefix="gfd-kg-endpoint-bench-"))
     try:
         with ExitStack() as stack:
@@ -527,9 +529,7 @@ def measure(dist: Path, *, seconds: float = 3.0, connections: int = 8, warmup: f
     return {"settings": {"dist": str(dist), "seconds": seconds, "connections": connections,
                          "warmup_s": warmup, "join_warmup_s": join_warmup,
                          "gfd_kg_serve_options": list(SERVE_OPTIONS),
-                         "gfd_kg_commit": commit_of(ROOT),
-                         "previous": str(previous) if previous else None,
-                         "previous_commit": commit_of(previous) if previous else None,
+                         "previous": str(previous) if previous else None, **commits,
                          "servers_started_in_s": started, "cpus": os.cpu_count(),
                          "python": sys.version.split()[0]},
             "queries": results, "join": join}
