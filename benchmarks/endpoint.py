@@ -488,12 +488,12 @@ def measure_join(servers: dict[str, Server], seconds: float, connections: int,
 
 
 def commit_of(checkout: Path) -> str:
-    """The checkout's commit, with "+changes" when its tracked files differ from it."""
+    """The checkout's commit, with "+changes" when its package (gfd_kg/) differs from it."""
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(checkout), *args], capture_output=True,
                               text=True).stdout.strip()
     head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+    return head + ("+changes" if git("status", "--porcelain", "--", "gfd_kg") else "")
 
 
 def measure(dist: Path, *, seconds: float = 3.0, connections: int = 8, warmup: float = 1.0,
