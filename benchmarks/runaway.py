@@ -1,7 +1,7 @@
 """Runaway benchmark: what a query that outlives the time limit costs the other clients of
 `gfd-kg serve --timeout 2 --workers 2`, on 127.0.0.1 only. A script, not a test.
 
-    python benchmarks/runaway.py --dist DIR [--rounds 5] [--fresh 20]
+    python benchmarks/runaway.py --dist DIR [--rounds 5] [--fresh 20] [--workers 2]
                                  [--out benchmarks/results/runaway.json]
 
 Each round sends the runaway (a four-way cross product of the store, COUNTed) from
@@ -9,8 +9,9 @@ Each round sends the runaway (a four-way cross product of the store, COUNTed) fr
 (127.0.0.2), each on a fresh connection, and measures:
 
 (a) the runaway's time to its answer (503 expected, at the time limit);
-(b) the other client's latency while the runaway runs (the worst of those sent);
-(c) the time from the 503 until every worker answers again: two worker processes under
+(b) the other client's latency while the runaway runs (the worst of those sent; with
+    --workers 1 every one of them lands on the runaway's own process);
+(c) the time from the 503 until every worker answers again: --workers processes under
     the server's main process (gunicorn's arbiter), the retired one not among them, and
     --fresh fresh connections, each from a loopback address of its own, all answered 200;
 (d) of --fresh fresh connections opened at once right after the 503 (while the worker
@@ -43,7 +44,6 @@ from tests.server import free_port, wait_until_up  # noqa: E402
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 SIMPLE = "ASK { ?s ?p ?o }"
 TIMEOUT = 2.0
-WORKERS = 2
 OTHER_CLIENT = "127.0.0.2"
 SPACING = 0.25  # seconds between the other client's queries while the runaway runs
 PATIENCE = 30.0  # seconds (c) is waited for before a round counts it as not met
@@ -92,7 +92,7 @@ def fresh_connections(base: str, n: int) -> list[int | str]:
     return out
 
 
-def one_round(base: str, pid: int, fresh: int) -> dict[str, Any]:
+def one_round(base: str, pid: int, fresh: int, workers: int) -> dict[str, Any]:
     """One runaway and what the other clients saw meanwhile and after (see the module)."""
     before = workers_of(pid)
     runaway: dict[str, Any] = {}
@@ -116,7 +116,7 @@ def one_round(base: str, pid: int, fresh: int) -> dict[str, Any]:
     replaced: set[int] = set()
     while time.perf_counter() - answered < PATIENCE:
         now = workers_of(pid)
-        if len(now) == WORKERS and before - now and \
+        if len(now) == workers and before - now and \
                 all(s == 200 for s in fresh_connections(base, fresh)):
             back, replaced = time.perf_counter() - answered, before - now
             break
@@ -135,12 +135,12 @@ def one_round(base: str, pid: int, fresh: int) -> dict[str, Any]:
             "workers_after": sorted(workers_of(pid))}
 
 
-def measure(dist: Path, rounds: int, fresh: int) -> dict[str, Any]:
+def measure(dist: Path, rounds: int, fresh: int, workers: int = 2) -> dict[str, Any]:
     """Start the server on DIST, run the rounds, stop it (also on errors)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "gfd_kg", "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--out", str(dist.resolve()), "--timeout", f"{TIMEOUT:g}", "--workers", str(WORKERS)]
+           "--out", str(dist.resolve()), "--timeout", f"{TIMEOUT:g}", "--workers", str(workers)]
     with tempfile.TemporaryDirectory(prefix="gfd-kg-runaway-bench-") as work:
         log = Path(work) / "serve.log"
         process = spawn(cmd, log)
@@ -148,13 +148,13 @@ def measure(dist: Path, rounds: int, fresh: int) -> dict[str, Any]:
         try:
             wait_until_up(f"{base}/health", process, 1800)
             deadline = time.perf_counter() + PATIENCE
-            while len(workers_of(process.pid)) != WORKERS:  # both forked
+            while len(workers_of(process.pid)) != workers:  # all forked
                 if time.perf_counter() > deadline:
-                    raise RuntimeError(f"no {WORKERS} workers under {process.pid}")
+                    raise RuntimeError(f"no {workers} workers under {process.pid}")
                 time.sleep(0.05)  # polling interval
             results = []
             for n in range(rounds):
-                results.append(one_round(base, process.pid, fresh))
+                results.append(one_round(base, process.pid, fresh, workers))
                 print(f"round {n + 1}: {json.dumps(results[-1])}", file=sys.stderr, flush=True)
         finally:
             stop(process)
@@ -203,12 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5, help="Runaways sent. Default: 5")
     ap.add_argument("--fresh", type=int, default=20,
                     help="Fresh connections of (c) and (d) in each round. Default: 20")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="gfd-kg serve's --workers (1: the other client shares the runaway's "
+                         "process). Default: 2")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "runaway.json",
                     help="Where to write the figures. Default: benchmarks/results/runaway.json")
     args = ap.parse_args(argv)
     # a TERM (timeout, kill) unwinds like an error, so the server is stopped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    report = measure(args.dist, args.rounds, args.fresh)
+    report = measure(args.dist, args.rounds, args.fresh, args.workers)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(table(report))
