@@ -9,9 +9,8 @@ answered with SPARQL JSON results (the default graph is the union of the graphs)
 request with 404. It has no limits, no cache, no content negotiation and no checks of the
 HTTP it reads; it takes a request to be whole when its head is. It reads the query string
 with urllib's parser, as Starlette does for `gfd-kg serve`. So it shows the least a Python
-server over the same store costs per request, and how much
-of what `gfd-kg serve` costs beyond that is its own. `GET /` answers 200 once the store is
-loaded."""
+server over the same store costs per request, and how much of what `gfd-kg serve` costs
+beyond that is its own. `GET /` answers 200 once the store is loaded."""
 
 from __future__ import annotations
 
