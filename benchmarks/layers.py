@@ -37,7 +37,8 @@ from gfd_kg.web.store import load_store  # noqa: E402
 from tests.server import free_port, wait_until_up  # noqa: E402
 
 BODY = b'{"head":{"vars":["x"]},"results":{"bindings":[]}}'
-BINDING = "subject=https://w3id.org/gfd-kg/person/hasan-hourani"  # tests/query-answers/fact-source.bind
+# the binding of tests/query-answers/fact-source.bind
+BINDING = "subject=https://w3id.org/gfd-kg/person/hasan-hourani"
 
 
 def asgi_app(scope: dict, receive: object, send: object) -> object:
@@ -125,9 +126,12 @@ def measure(dist: Path, seconds: float) -> dict:
             server = Server(layer, "127.0.0.1", port, "/sparql", process.pid)
             head = (f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                     "Accept: application/sparql-results+json\r\n\r\n").encode()
-            run_load(server, lambda n: head, 1.0, 8)  # warm-up
-            one = run_load(server, lambda n: head, seconds, 1)
-            many = run_load(server, lambda n: head, seconds, 8)
+            def same(n: int, request: bytes = head) -> bytes:
+                return request
+
+            run_load(server, same, 1.0, 8)  # warm-up
+            one = run_load(server, same, seconds, 1)
+            many = run_load(server, same, seconds, 8)
             results[layer] = {"p50_ms": one["p50_ms"],
                               "cpu_us_one": one.get("server_cpu_us_per_request"),
                               "throughput": many["throughput"],

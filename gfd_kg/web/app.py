@@ -19,12 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..iris import IRIs
 from ..publish import jsonld_text
-from . import pages
+from . import markup, pages
 from .conneg import (
     HTML,
     JSONLD,
@@ -164,8 +164,42 @@ async def landing(request: Request) -> Response:
         downloads=downloads,
         examples=site.examples,
         counts=_counts(site),
+        embedding=_dataset_embedding(request, site, downloads),
     )
     return Response(pages.landing_page(info), media_type="text/html; charset=utf-8")
+
+
+def _site_url(request: Request) -> str:
+    return str(request.url.replace(path="/", query="", fragment=""))
+
+
+def _dataset_embedding(request: Request, site: Site, downloads: list[pages.Download]) -> str | None:
+    from ..embed import dumps
+
+    files = site.downloads()
+    if "void.ttl" not in files:
+        return None
+    void_graph = Graph().parse(files["void.ttl"], format="turtle")
+    doc = markup.dataset_embedding(void_graph, site.store, _site_url(request),
+                                   [(d.name, d.media_type) for d in downloads])
+    return dumps(doc).strip() if doc else None
+
+
+async def robots(request: Request) -> Response:
+    return PlainTextResponse(markup.robots(_site_url(request)))
+
+
+async def sitemap(request: Request) -> Response:
+    """Every page: the landing page, the documentation, every resource of the dataset."""
+    site: Site = request.app.state.site
+    paths = ["/", "/sparql", "/ontology/", "/shapes/"]
+    for q in site.store.quads_for_pattern(None, ox.NamedNode(RDF_TYPE), None, None):
+        if isinstance(q.subject, ox.NamedNode):
+            href = site.href(q.subject.value)
+            if href and not href.startswith(("/ontology/", "/graph/", "/dataset/")):
+                paths.append(href)
+    body = await run_in_threadpool(markup.sitemap, _site_url(request), paths)
+    return Response(body, media_type="application/xml; charset=utf-8")
 
 
 def _about(name: str) -> str:
@@ -267,15 +301,58 @@ async def unknown_format(request: Request, exc: Exception) -> Response:
 
 
 def _embedding_for(site: Site, iri: str) -> str | None:
-    from ..embed import document_name, dumps
+    from ..embed import EmbedError, document_name, dumps, event_embedding
 
     if site.dist is not None and iri.startswith(site.base + "event/"):
         path = site.dist / "embed" / document_name(URIRef(iri), site.base)
         if path.is_file():
             return path.read_text(encoding="utf-8").strip()
+        # a talk: its node in the document of the programme item it is part of
+        for parent in _ancestors(site.store, iri):
+            path = site.dist / "embed" / document_name(URIRef(parent), site.base)
+            if path.is_file():
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                node = _node(doc, iri)
+                if node is not None:
+                    return dumps({"@context": doc["@context"], **node}).strip()
     g = page_graph(site.store, iri, site.base)
+    if iri.startswith(site.base + "event/"):  # an event of no programme (a meeting)
+        try:
+            return dumps(event_embedding(g, URIRef(iri), site.base)).strip()
+        except EmbedError:
+            pass
     doc = pages.resource_embedding(g, URIRef(iri), site.base)
     return dumps(doc).strip() if doc else None
+
+
+def _ancestors(store: ox.Store, iri: str) -> list[str]:
+    """The events ``iri`` is part of, nearest first."""
+    found: list[str] = []
+    todo = [iri]
+    while todo:
+        for q in store.quads_for_pattern(ox.NamedNode(todo.pop()),
+                                         ox.NamedNode("http://schema.org/superEvent"), None, None):
+            if isinstance(q.object, ox.NamedNode) and q.object.value not in found:
+                found.append(q.object.value)
+                todo.append(q.object.value)
+    return found
+
+
+def _node(doc: object, iri: str) -> dict | None:
+    """The node of a JSON-LD tree whose @id is ``iri``."""
+    if isinstance(doc, dict):
+        if doc.get("@id") == iri:
+            return doc
+        values: list = list(doc.values())
+    elif isinstance(doc, list):
+        values = doc
+    else:
+        return None
+    for value in values:
+        found = _node(value, iri)
+        if found is not None:
+            return found
+    return None
 
 
 def create_app(site: Site) -> Starlette:
@@ -290,6 +367,8 @@ def create_app(site: Site) -> Starlette:
     routes = [
         Route("/", landing, methods=["GET", "HEAD"]),
         Route("/health", health, methods=["GET"]),
+        Route("/robots.txt", robots, methods=["GET", "HEAD"]),
+        Route("/sitemap.xml", sitemap, methods=["GET", "HEAD"]),
         Route("/sparql", sparql, methods=sparql_methods),
         Route("/sparql/", sparql, methods=sparql_methods),
         Route("/.well-known/void", void, methods=["GET", "HEAD"]),

@@ -24,10 +24,9 @@ def _text(g: Graph, node: URIRef, p: URIRef) -> str | None:
 def _event_dates(store: ox.Store, cls: str) -> tuple[str, str] | None:
     """The first start and the last end (dates) of the dataset's events of ``cls``."""
     rows = store.query(
-        "SELECT (MIN(STR(?start)) AS ?s) (MAX(STR(?end)) AS ?e) WHERE { ?x a ?cls ; "
+        "SELECT (MIN(STR(?start)) AS ?s) (MAX(STR(?end)) AS ?e) WHERE { ?x a <" + cls + "> ; "
         "<http://schema.org/startDate> ?start . OPTIONAL { ?x <http://schema.org/endDate> "
-        "?end } }", substitutions={ox.Variable("cls"): ox.NamedNode(cls)},
-        use_default_graph_as_union=True)
+        "?end } }", use_default_graph_as_union=True)
     for row in rows:  # type: ignore[union-attr]
         start, end = row["s"], row["e"]
         if start is not None:
@@ -47,7 +46,8 @@ def dataset_embedding(void: Graph, store: ox.Store, site: str,
     doc: dict[str, Any] = {"@context": "https://schema.org", "@type": "Dataset",
                            "@id": str(ds), "url": site}
     for key, p in (("name", DCTERMS.title), ("description", DCTERMS.description),
-                   ("version", DCAT.version), ("dateCreated", DCTERMS.created)):
+                   ("version", URIRef(str(DCAT) + "version")),  # DCAT 3, not in rdflib's list
+                   ("dateCreated", DCTERMS.created)):
         value = _text(void, ds, p)
         if value:
             doc[key] = value

@@ -152,6 +152,7 @@ class LandingInfo:
     downloads: list[Download] = field(default_factory=list)
     examples: list[QueryFile] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # {"people": 32, ...}, in order
+    embedding: str | None = None  # the dataset as schema.org JSON-LD
 
 
 DEFAULT_QUERY = """PREFIX schema: <http://schema.org/>
@@ -214,7 +215,9 @@ def landing_page(info: LandingInfo) -> str:
             + f'<p><a href="{_e(_run_href(info.sparql_href, q.text))}">Run this query</a></p>\n'
             f"<details><summary>The query</summary>\n<pre><code>{_e(q.text)}</code></pre>\n"
             "</details>\n</section>\n")
-    return _page(info.title, "".join(body), nav)
+    head = f'<script type="application/ld+json">\n{_script_safe(info.embedding)}</script>\n' \
+        if info.embedding else ""
+    return _page(info.title, "".join(body), nav, head)
 
 
 # --- the SPARQL results page -----------------------------------------------------------

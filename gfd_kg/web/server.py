@@ -112,6 +112,7 @@ def serve(site: Site, host: str, port: int, announce: Callable[[str], None]) -> 
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": site.limits.workers,
         "worker_class": "asgi",
+        "asgi_loop": "asyncio",  # not uvloop when it happens to be installed: the same figures
         "preload_app": True,
         "graceful_timeout": GRACEFUL,
         # an idle kept-alive connection is closed after KEEPALIVE s, before a retiring
