@@ -50,7 +50,7 @@ pre{background:#f6f6f8;border:1px solid #dde;padding:.6rem;overflow-x:auto;white
 table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.95em}
 th,td{border:1px solid #dde;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f0f0f5}th[scope=row]{width:11rem}td ul{margin:0;padding-left:1.1rem}
-td p{margin:0 0 .6rem}td p:last-child{margin-bottom:0}
+td p{margin:0 0 .6rem}td p:last-child{margin-bottom:0}td.size{white-space:nowrap}
 table.programme td:nth-child(-n+2){white-space:nowrap}
 textarea{width:100%;box-sizing:border-box;min-height:12rem}
 button{font-size:1rem;padding:.3rem 1.2rem;margin-top:.4rem}
@@ -194,7 +194,7 @@ def landing_page(info: LandingInfo) -> str:
         body.append(f'<h2 id="contents">What is in it</h2>\n<ul class="counts">\n{counts}</ul>\n')
     rows = "".join(
         f'<tr><td><a href="{_e(d.href)}">{_e(d.name)}</a></td>'
-        f'<td><data value="{d.size}">{_e(_size(d.size))}</data></td>'
+        f'<td class="size"><data value="{d.size}">{_e(_size(d.size))}</data></td>'
         f"<td><code>{_e(d.media_type)}</code></td><td>{_e(d.about)}</td></tr>\n"
         for d in info.downloads)
     body.append('<h2 id="downloads">Downloads</h2>\n' + (
