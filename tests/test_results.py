@@ -133,3 +133,22 @@ def test_heads_under_the_bound_on_one_connection_are_all_answered(server):
     answer = _exchange(server, (one * 5 + last).encode())
     assert answer.count(b"HTTP/1.1 200 OK") == 6, answer[:300]
     assert answer.count(b"_askResult\r\ntrue") == 6
+
+
+@pytest.mark.parametrize("query,may", [
+    ("# a shared service centre\nSELECT * WHERE { ?s ?p ?o }", False),
+    ("  # SERVICE in an indented comment\nASK {}", False),
+    ("SELECT * WHERE { ?s <http://x/#> ?o } # a service", True),  # not a whole-line comment
+    ("SELECT * WHERE { <http://x/#a> ?p ?o SERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } }", True),
+    ('SELECT * WHERE { ?s ?p "#" SERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } }', True),
+    ('SELECT * WHERE { ?s ?p """\n# SERVICE\n""" }', False),  # the inside of a long string
+    ("# a comment\nSELECT * WHERE { SERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } }", True),
+    # a carriage return ends a comment too
+    ("# x\rASK { SERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } }", True),
+    # an escaped line break ends the comment: what follows it is code
+    ("# x\\u000ASERVICE <http://127.0.0.1:1/x> { ?s ?p ?o }\nASK {}", True),
+])
+def test_only_whole_line_comments_are_left_out_of_the_scan(query, may):
+    assert may_use_service(query) is may
+    if "SERVICE <" in query and "\\u" not in query and "\r" not in query:
+        assert uses_service(query)

@@ -141,13 +141,23 @@ def _names(node: object, found: set[str], depth: int = 0) -> set[str]:
     return found
 
 
+_COMMENT_LINE = re.compile(rb"^[ \t]*#[^\r\n]*", re.MULTILINE)  # a comment ends at CR or LF
+
+
 def may_use_service(query: str) -> bool:
     """Whether the text could hold a SERVICE clause at all: the keyword in any ASCII case
     (SPARQL keywords fold ASCII case only), or a ``\\u`` escape (SPARQL 1.1 lets one
     stand for any character). A text with neither cannot ask for federation, whatever
-    its structure, so it needs no parse: the common case costs a scan, not a parse."""
-    raw = query.encode("utf-8", "surrogatepass").lower()  # bytes: ASCII letters only
-    return b"service" in raw or b"\\u" in raw
+    its structure, so it needs no parse: the common case costs a scan, not a parse.
+
+    Lines whose first visible character is ``#`` are left out of the scan for the keyword:
+    such a line is a comment, or the inside of a long string; either way no keyword (a
+    query file's header, "... shared service centre ...", would otherwise cost every
+    request a parse). Not of the scan for escapes: an escaped line break ends a comment."""
+    raw = query.encode("utf-8", "surrogatepass")
+    if b"\\u" in raw or b"\\U" in raw:
+        return True
+    return b"service" in _COMMENT_LINE.sub(b"", raw).lower()  # ASCII letters only
 
 
 def uses_service(query: str) -> bool:
