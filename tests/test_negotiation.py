@@ -126,6 +126,7 @@ def test_a_browser_gets_a_page_of_triples_with_the_graph_one_click_away(client):
     r = client.get("/sparql", params={"query": QUERIES["construct"]}, headers={"Accept": browser})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert r.text.count("<tr>") == 3 + 1  # the head and a row a triple
+    assert "<p>3 triples.</p>" in r.text
     for fmt, media in (("ttl", "text/turtle"), ("jsonld", "application/ld+json")):
         start = r.text.index('rel="alternate">', r.text.index(f"format={fmt}") - 400)
         assert start > 0

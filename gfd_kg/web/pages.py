@@ -262,7 +262,7 @@ def _cell(value: str, node: Node | None, base: str) -> str:
 def results_page(query: str, table: Table | None, error: str | None,
                  examples: Sequence[QueryFile], sparql_href: str, *,
                  base: str = DEFAULT_BASE, nav: Nav | None = None,
-                 alternates: Sequence[tuple[str, str]] = ()) -> str:
+                 alternates: Sequence[tuple[str, str]] = (), unit: str = "row") -> str:
     """The query form with the query, then the error or the result table; ``alternates``
     (label, address): the same answer in other formats."""
     nav = nav or Nav(sparql=sparql_href)
@@ -287,7 +287,7 @@ def results_page(query: str, table: Table | None, error: str | None,
                 f"<td>{_cell(v, n, base) if (v or n is not None) else ''}</td>"
                 for v, n in zip(row, nodes, strict=True)) + "</tr>\n")
         n = len(table.rows)
-        body.append(f'<h2 id="answer">Results</h2>\n<p>{n} row{"" if n == 1 else "s"}.</p>\n'
+        body.append(f'<h2 id="answer">Results</h2>\n<p>{n} {unit}{"" if n == 1 else "s"}.</p>\n'
                     f'<table id="results">\n<thead><tr>{head}</tr></thead>\n'
                     f"<tbody>\n{''.join(rows)}</tbody>\n</table>\n")
     if examples:

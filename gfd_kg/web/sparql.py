@@ -190,7 +190,7 @@ def results_page(site: Site, query: str, outcome: QueryAnswer | QueryFailed,
     graph = outcome.kind == "graph"
     table = triples_of(outcome.body) if graph else table_of(outcome.body)
     html = pages.results_page(query, table, None, site.examples, "/sparql", base=site.base,
-                              alternates=alternates)
+                              alternates=alternates, unit="triple" if graph else "row")
     return Response(html, media_type="text/html; charset=utf-8")
 
 
