@@ -17,6 +17,13 @@ from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
 
+import httpx
+
+# What test clients keep an idle connection for: less than the server's 2 s
+# (gfd_kg/web/server.py KEEPALIVE), so that a client never sends on a connection the server
+# is closing that very moment (a request lost so is no fault of the server's).
+CLIENT_LIMITS = httpx.Limits(keepalive_expiry=1.0)
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server import build_dist, running_server
+from tests.server import CLIENT_LIMITS, build_dist, running_server
 from tests.test_cli import run_cli
 
 
@@ -94,7 +94,8 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_previous_dist(dist):
 def test_the_server_keeps_serving_while_a_build_replaces_dist(dist):
     """The server answers from its own copy of the build: a rebuild (here, one that
     fails and one that succeeds) does not disturb it."""
-    with running_server("--out", str(dist)) as base, httpx.Client(base_url=base, timeout=10) as c:
+    with running_server("--out", str(dist)) as base, \
+            httpx.Client(limits=CLIENT_LIMITS, base_url=base, timeout=10) as c:
         assert c.get("/person/khedija-zammouri.ttl").status_code == 200
         (dist / "gfd.trig").write_text("garbage", encoding="utf-8")  # a broken file under it
         assert run_cli("build", "--out", str(dist)).returncode == 0

@@ -43,7 +43,7 @@ from gfd_kg.errors import GfdError, RecordsError
 from gfd_kg.records import load_records, record_files
 from gfd_kg.resources import data_dir
 from gfd_kg.source import load_agenda
-from tests.server import build_dist, running_server
+from tests.server import CLIENT_LIMITS, build_dist, running_server
 
 # hypothesis warns when it prints a long failing example; the long ones are on purpose
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
@@ -594,7 +594,7 @@ def server(dist_build, server_log):
 
 @pytest.fixture(scope="module")
 def client(server):
-    with httpx.Client(base_url=server, timeout=TIMEOUT) as c:
+    with httpx.Client(limits=CLIENT_LIMITS, base_url=server, timeout=TIMEOUT) as c:
         for name in ("accept", "accept-encoding"):  # send only what a test gives
             del c.headers[name]
         yield c

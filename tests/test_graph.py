@@ -69,7 +69,7 @@ def test_every_text_field_of_a_record_is_a_literal_of_its_subject(built, data_gr
                                                                    contacts_graph, iris):
     """Each text value of a record is published on the record's node or a node minted
     under it (its address, its roles)."""
-    from tests.test_fidelity import _copied_values
+    from gfd_kg.fidelity import copied_values
 
     by_origin: dict[tuple[str, str], set[str]] = {}
     for g in (data_graph, contacts_graph):
@@ -79,7 +79,7 @@ def test_every_text_field_of_a_record_is_a_literal_of_its_subject(built, data_gr
     missing = []
     for rec in built.records:
         published = by_origin.get((rec.group, rec.id), set())
-        for name, value in _copied_values(rec):
+        for name, value in copied_values(rec):
             if name in KEPT_FOR_FIDELITY:
                 continue
             if value not in published:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from rdflib import RDF, Graph, URIRef
 
-from tests.server import build_dist, running_server
+from tests.server import CLIENT_LIMITS, build_dist, running_server
 
 SCHEMA = "http://schema.org/"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -27,7 +27,7 @@ def dist(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def client(dist):
     with running_server("--out", str(dist)) as base, \
-            httpx.Client(base_url=base, timeout=30) as c:
+            httpx.Client(limits=CLIENT_LIMITS, base_url=base, timeout=30) as c:
         yield c
 
 

@@ -18,7 +18,7 @@ from pyld import jsonld
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
-from tests.server import build_dist, running_server
+from tests.server import CLIENT_LIMITS, build_dist, running_server
 
 HERE = Path(__file__).resolve().parent
 PERSON = "/person/khedija-zammouri"
@@ -47,7 +47,7 @@ FORMATS = _rows("formats.csv")
 def client(tmp_path_factory):
     dist = build_dist(tmp_path_factory.mktemp("negotiation") / "dist")
     with running_server("--out", str(dist)) as base, \
-            httpx.Client(base_url=base, timeout=30) as c:
+            httpx.Client(limits=CLIENT_LIMITS, base_url=base, timeout=30) as c:
         yield c
 
 

@@ -20,7 +20,14 @@ from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
 from gfd_kg.resources import queries_dir
-from tests.server import build_dist, free_port, running_server, store_folders, wait_until_up
+from tests.server import (
+    CLIENT_LIMITS,
+    build_dist,
+    free_port,
+    running_server,
+    store_folders,
+    wait_until_up,
+)
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 SIMPLE = "ASK { ?s a <https://w3id.org/gfd-kg/ontology/Seminar> }"
@@ -41,7 +48,7 @@ def server(dist):
 
 @pytest.fixture(scope="module")
 def client(server):
-    with httpx.Client(base_url=server, timeout=30) as c:
+    with httpx.Client(limits=CLIENT_LIMITS, base_url=server, timeout=30) as c:
         yield c
 
 
@@ -153,7 +160,7 @@ def test_a_runaway_query_is_stopped_while_a_simple_one_is_answered(server):
 
     def runaway() -> None:
         started = time.monotonic()
-        with httpx.Client(base_url=server, timeout=60) as c:
+        with httpx.Client(limits=CLIENT_LIMITS, base_url=server, timeout=60) as c:
             r = c.get("/sparql", params={"query": RUNAWAY})
         outcome["runaway"] = (r.status_code, r.text, time.monotonic() - started)
 
@@ -173,14 +180,14 @@ def test_a_runaway_query_is_stopped_while_a_simple_one_is_answered(server):
     assert "stopped after 2 s" in text
     assert took < 6
     # and the endpoint still answers afterwards
-    with httpx.Client(base_url=server, timeout=10) as c:
+    with httpx.Client(limits=CLIENT_LIMITS, base_url=server, timeout=10) as c:
         assert c.get("/sparql", params={"query": SIMPLE}).status_code == 200
 
 
 def other_client(server: str) -> httpx.Client:
     """A client from another loopback address (127.0.0.2): the server's per-client limits
     count it apart from the tests' usual 127.0.0.1."""
-    return httpx.Client(base_url=server, timeout=10,
+    return httpx.Client(limits=CLIENT_LIMITS, base_url=server, timeout=10,
                         transport=httpx.HTTPTransport(local_address="127.0.0.2"))
 
 
@@ -192,7 +199,7 @@ def test_many_concurrent_slow_queries_are_stopped_or_refused(server):
     lock = threading.Lock()
 
     def slow() -> None:
-        with httpx.Client(base_url=server, timeout=60) as c:
+        with httpx.Client(limits=CLIENT_LIMITS, base_url=server, timeout=60) as c:
             r = c.get("/sparql", params={"query": RUNAWAY})
         with lock:
             results.append((r.status_code, r.text))
@@ -353,7 +360,7 @@ def _every_route(c: httpx.Client) -> str:
 
 def test_no_personal_contact_detail_by_any_route(dist):
     with running_server("--out", str(dist), "--max-rows", "100000") as base, \
-            httpx.Client(base_url=base, timeout=30) as c:
+            httpx.Client(limits=CLIENT_LIMITS, base_url=base, timeout=30) as c:
         everything = _every_route(c)
         assert c.get(CONTACT).status_code == 200  # the contact point itself is public
     assert "Seminar programme" in everything
@@ -368,7 +375,7 @@ def test_personal_contact_details_with_the_option(tmp_path):
     assert run_cli("build", "--out", str(out), "--include-personal-contacts").returncode == 0
     with running_server("--out", str(out), "--include-personal-contacts",
                         "--max-rows", "100000") as base, \
-            httpx.Client(base_url=base, timeout=30) as c:
+            httpx.Client(limits=CLIENT_LIMITS, base_url=base, timeout=30) as c:
         everything = _every_route(c)
     assert [d for d in PERSONAL if d not in everything] == []
 
@@ -441,7 +448,8 @@ def test_a_server_stopped_while_it_serves_ends_cleanly(dist, tmp_path, signum, s
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(base + "/health", process)
-        with httpx.Client(base_url=base, timeout=10) as c:  # a kept-alive connection
+        # a kept-alive connection
+        with httpx.Client(limits=CLIENT_LIMITS, base_url=base, timeout=10) as c:
             assert c.get("/sparql", params={"query": SIMPLE}).status_code == 200
     finally:
         out, took = _stopped_by(process, signum)
@@ -486,7 +494,7 @@ def test_the_store_on_disk_answers_as_the_one_in_memory(dist, client, tmp_path):
     queries = [SIMPLE] + [p.read_text(encoding="utf-8") for p in sorted(queries_dir().glob("*.rq"))]
     with running_server("--out", str(dist), "--timeout", "2", "--max-rows", "1000",
                         "--max-query-bytes", "20000", "--store", "disk") as base, \
-            httpx.Client(base_url=base, timeout=30) as disk:
+            httpx.Client(limits=CLIENT_LIMITS, base_url=base, timeout=30) as disk:
         assert disk.get("/health").json() == client.get("/health").json()
         for query in queries:
             assert _answers(disk, query) == _answers(client, query), query[:200]

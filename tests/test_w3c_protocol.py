@@ -26,6 +26,8 @@ from rdflib import RDF, RDFS, BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
+from tests.server import CLIENT_LIMITS
+
 from .server import running_server
 
 SUITE_ENV = "GFD_KG_W3C_PROTOCOL_TESTS"
@@ -62,7 +64,6 @@ RDF_PARSERS = {
 BOOLEAN_TYPES = ("application/sparql-results+json", "application/json",
                  "application/sparql-results+xml", "application/xml", "text/xml")
 TABULAR_TYPES = (*BOOLEAN_TYPES, "text/csv", "text/tab-separated-values")
-
 
 # -- the manifest ----------------------------------------------------------------------
 
@@ -362,7 +363,7 @@ def test_the_manifest_is_found_and_read():
 
 @pytest.mark.parametrize("test", TESTS, ids=[t.id for t in TESTS])
 def test_protocol(test: ProtocolTest, endpoint: Endpoint):
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(limits=CLIENT_LIMITS, timeout=30) as client:
         for request in test.requests:
             if test.about_updates:
                 response = send(client, endpoint.base, request, follow=False)
@@ -378,7 +379,7 @@ def test_protocol(test: ProtocolTest, endpoint: Endpoint):
 def test_the_data_is_unchanged_after_every_update_test(endpoint: Endpoint):
     """Run after the manifest's tests: all the updates together changed nothing, in the
     named graphs or in the default graph (their union)."""
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(limits=CLIENT_LIMITS, timeout=30) as client:
         assert stored_quads(client, endpoint.base) == endpoint.quads
         response = client.get(endpoint.base + ENDPOINT_PATH,
                               params={"query": "SELECT ?s ?p ?o { ?s ?p ?o }"},
