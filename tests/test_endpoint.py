@@ -293,3 +293,28 @@ def test_a_body_nobody_reads_does_not_cost_the_answer(server):
                 got = b""
                 while len(got) < length:
                     got += s.recv(length - len(got))
+
+
+def test_a_thread_lost_to_a_runaway_is_replaced_at_once():
+    """One query thread, held past its limit by a call that never returns in time: the next
+    call runs at once on its replacement, and the lost thread ends when its call does."""
+    import asyncio
+
+    from gfd_kg.web.runner import QueryThreads, Stuck
+
+    release = threading.Event()
+
+    async def scenario() -> tuple[bool, str, float]:
+        threads = QueryThreads(1)
+        try:
+            await threads.run(lambda: release.wait(30), 0.2)
+        except Stuck as e:
+            started = e.started
+        t = time.monotonic()
+        answer = await threads.run(lambda: "next", 5.0)
+        return started, answer, time.monotonic() - t
+
+    started, answer, took = asyncio.run(scenario())
+    release.set()
+    assert started and answer == "next"
+    assert took < 4.0  # it did not wait for the lost thread (which waits up to 30 s)

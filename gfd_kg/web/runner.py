@@ -125,20 +125,27 @@ STACK_BYTES = 256 * 2**20  # a query nested as deep as --max-query-bytes allows 
 
 
 class QueryThreads:
-    """A fixed set of daemon threads running blocking calls for one event loop, first come
-    first served; ``waiting`` counts the calls queued for a thread. Their stacks are
-    STACK_BYTES (of address space; only what is used is memory)."""
+    """``size`` daemon threads running blocking calls for one event loop, first come first
+    served; ``waiting`` counts the calls queued for a thread. A thread left in a call past
+    its time limit is replaced at once, so ``size`` threads stay free to work (a retiring
+    process still accepts for up to a second, and its lost threads must not leave another
+    client without one); it ends when its call does. Stacks are STACK_BYTES (of address
+    space; only what is used is memory)."""
 
     def __init__(self, size: int) -> None:
         self.calls: queue.SimpleQueue[_Call[Any]] = queue.SimpleQueue()
         self.lock = threading.Lock()
+        self.size = size
         self.waiting = 0
         self.busy = 0
+        self.lost = 0  # threads still in a call given up on
+        for _ in range(size):
+            self.spawn()
+
+    def spawn(self) -> None:
         before = threading.stack_size(STACK_BYTES)
         try:
-            for n in range(size):
-                threading.Thread(target=self.work, name=f"gfd-kg query {n + 1}",
-                                 daemon=True).start()
+            threading.Thread(target=self.work, name="gfd-kg query", daemon=True).start()
         finally:
             threading.stack_size(before)
 
@@ -158,6 +165,9 @@ class QueryThreads:
                 error = e
             with self.lock:
                 self.busy -= 1
+                if call.abandoned:  # replaced meanwhile: this thread is one too many
+                    self.lost -= 1
+                    return
             with contextlib.suppress(RuntimeError):  # a closed loop: the process is ending
                 call.loop.call_soon_threadsafe(_settle, call.future, value, error)
 
@@ -174,6 +184,10 @@ class QueryThreads:
             with self.lock:
                 call.abandoned = True
                 started = call.started
+                if started:
+                    self.lost += 1
+            if started:
+                self.spawn()
             raise Stuck(started) from None
 
 
