@@ -39,7 +39,8 @@ SETTINGS: dict[str, Setting] = {
                 "reasoned on its own); 0: one per available core."),
         Setting("host", "127.0.0.1", "Address the server listens on."),
         Setting("port", "8000", "Port the server listens on."),
-        Setting("timeout", "5", "Seconds a SPARQL query may run before it is stopped (503)."),
+        Setting("timeout", "5", "Seconds a request waits for its SPARQL query; past them it "
+                "gets 503 and the worker whose thread holds the query is replaced."),
         Setting("max_rows", "10000",
                 "Rows (or triples) a query result may have; a larger result gets 413."),
         Setting("max_query_bytes", "100000", "Bytes a query's text may have; more gets 413."),
@@ -47,11 +48,10 @@ SETTINGS: dict[str, Setting] = {
                 "Where the served store is: memory (loaded once, then the server processes "
                 "are forked from the loader; the fastest) or disk (a temporary on-disk store "
                 "each process opens read-only, for data larger than the memory)."),
-        Setting("workers", "2", "Server processes sharing the port; each answers HTTP and "
-                "runs its queries itself, one at a time."),
+        Setting("workers", "2", "gunicorn worker processes sharing the port; each runs its "
+                "queries in max-per-client + 1 threads."),
         Setting("max_waiting", "16",
-                "Queries that may wait in one server process for their client's turn; more "
-                "at once get 503."),
+                "Queries that may wait in one worker for a free thread; more at once get 503."),
         Setting("max_per_client", "4",
                 "Queries one client address may have running or waiting; more get 429. One "
                 "client never runs on every worker at once: another client finds one free."),
