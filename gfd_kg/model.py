@@ -164,34 +164,20 @@ class GraphBuilder:
 
     # -- the build --------------------------------------------------------------------
     def build(self) -> Dataset:
-        for rec in self.records.group("country"):
-            self.country(rec)
-        for rec in self.records.group("place"):
-            self.place(rec)
-        for rec in self.records.group("organization"):
-            self.organization(rec)
-        for rec in self.records.group("person"):
-            self.person(rec)
-        for rec in self.records.group("event"):
-            self.event(rec)
+        # each kind of record in turn, in an order where what a record names is made first
+        for kind, make in (("country", self.country), ("place", self.place),
+                           ("organization", self.organization), ("person", self.person),
+                           ("event", self.event)):
+            for rec in self.records.group(kind):
+                make(rec)
         self.seminar_spans()
         self.sibling_positions()
-        for rec in self.records.group("source"):
-            self.web_page(rec)
-        for rec in self.records.group("series"):
-            self.series(rec)
-        for rec in self.records.group("report"):
-            self.report(rec)
-        for rec in self.records.group("role"):
-            self.position_at_event(rec)
-        for rec in self.records.group("participation"):
-            self.participation(rec)
-        for rec in self.records.group("question"):
-            self.question(rec)
-        for rec in self.records.group("document"):
-            self.document(rec)
-        for rec in self.records.group("contact"):
-            self.contact(rec)
+        for kind, make in (("source", self.web_page), ("series", self.series),
+                           ("report", self.report), ("role", self.position_at_event),
+                           ("participation", self.participation), ("question", self.question),
+                           ("document", self.document), ("contact", self.contact)):
+            for rec in self.records.group(kind):
+                make(rec)
         ds = Dataset()
         for prefix, ns in self.iris.prefixes().items():
             ds.bind(prefix, ns)
