@@ -210,12 +210,12 @@ def sampled_seminar_check(data: Path, dist: Path, seed: int = 2008) -> dict:
     layout = DataLayout(data)
     parts = partition(load_records(layout.records), layout.records)
     name, records = random.Random(seed).choice(parts)
-    dataset, _origins = build_dataset(records, iris)
+    dataset, _origins, _web = build_dataset(records, iris)
     seminar_data = dataset.graph(iris.graph(DATA_GRAPH))
     own = {x for x in seminar_data.subjects() if isinstance(x, URIRef)}
     other = next((p for p in parts if p[0] != name), None)
     if other is not None:  # what another seminar also has is common, not the seminar's own
-        other_ds, _ = build_dataset(other[1], iris)
+        other_ds, _, _ = build_dataset(other[1], iris)
         own -= set(other_ds.graph(iris.graph(DATA_GRAPH)).subjects())
     t = time.perf_counter()
     expected_graph = infer_owlrl(seminar_data, artefacts.ontology(iris), iris)

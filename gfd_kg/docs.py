@@ -24,42 +24,20 @@ from decimal import Decimal
 from itertools import chain, count
 from typing import ClassVar
 
+from markupsafe import Markup
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DC, DCTERMS, OWL, RDF, RDFS, SH, SKOS, XSD
 from rdflib.term import Node
 
 from .iris import IRIs
+from .render import render
 
 VANN = Namespace("http://purl.org/vocab/vann/")
 FOAF = Namespace("http://xmlns.com/foaf/0.1/")
 
 # Prefixes every page knows, after the dataset's own (IRIs.prefixes()).
 _EXTRA_PREFIXES = {"sh": SH, "vann": VANN, "foaf": FOAF, "dc": DC}
-
-_STYLE = """
-body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;max-width:62rem;
-margin:0 auto;padding:0 1rem 4rem;color:#1b1b1b;background:#fff}
-h1{font-size:1.7rem;margin:1.5rem 0 .3rem}h2{margin-top:2.5rem;border-bottom:2px solid #ccd}
-h3{margin:0 0 .4rem;font-size:1.15rem}
-a{color:#0645ad}code,pre{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;
-font-size:.9em}
-pre{background:#f6f6f8;border:1px solid #dde;padding:.6rem;overflow-x:auto;white-space:pre-wrap}
-.subtitle{color:#444;margin-top:0}.lang{color:#777;font-size:.75em;margin-left:.25em}
-.term{border:1px solid #dde;border-radius:4px;padding:.8rem 1rem;margin:1rem 0}
-.term:target,.shape:target{outline:3px solid #f0c040}
-.iri{margin:.1rem 0 .6rem;color:#555;word-break:break-all}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}
-dt{font-weight:600;color:#333}dd{margin:0}dd+dd{grid-column:2}
-dl dl{grid-template-columns:max-content 1fr;font-size:.95em}
-ul.values{margin:0;padding-left:1.1rem}
-table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.95em}
-th,td{border:1px solid #dde;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f0f0f5}.kind{font-size:.75em;color:#555;font-weight:normal}
-.shape{border:1px solid #dde;border-radius:4px;padding:.8rem 1rem;margin:1rem 0}
-nav ol{padding-left:1.3rem}nav li li{margin-right:.6rem}
-nav ol ol{padding-left:0;display:flex;flex-wrap:wrap;list-style:none}
-""".strip()
 
 _SECTION_IDS = {
     "classes": "sec-classes",
@@ -646,15 +624,11 @@ def ontology_html(ontology: Graph, base: str) -> str:
                    "vocabularies' terms</a></li>\n")
         body.append(external)
     nav = f'<nav id="toc">\n<h2>Contents</h2>\n<ol>\n{"".join(toc)}</ol>\n</nav>\n'
-    return _page(title, header + nav + "<main>\n" + "".join(body) + "</main>\n")
+    return _page(title, header + nav + "".join(body))
 
 
 def _page(title: str, body: str) -> str:
-    return ("<!doctype html>\n"
-            '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{_e(title)}</title>\n<style>\n{_STYLE}\n</style>\n</head>\n"
-            f'<body id="top">\n{body}</body>\n</html>\n')
+    return render("frame.html", title=title, body=Markup(body), head=Markup(""))
 
 
 # --- the shapes page -----------------------------------------------------------------

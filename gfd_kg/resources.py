@@ -14,7 +14,7 @@ from .errors import SourceError
 
 # the folder of the repository each subpackage is made from, for the error messages
 _FOLDERS = {"ontology": "ontology/", "shapes": "shapes/", "queries": "queries/",
-            "data": "data/"}
+            "data": "data/", "templates": "templates/"}
 
 
 # a source tree run without installing it (PYTHONPATH=checkout): the folders are beside
@@ -58,6 +58,11 @@ def queries_dir() -> Path:
 def data_dir() -> Path:
     """``data/``: the curated source of the real seminar, built when no ``--data`` is given."""
     return _folder("data")
+
+
+def templates_dir() -> Path:
+    """``templates/``: the Jinja2 templates of the pages and their stylesheet."""
+    return _folder("templates")
 
 
 def links_csv() -> Path:

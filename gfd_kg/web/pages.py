@@ -25,84 +25,30 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from markupsafe import Markup
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
 from ..iris import DEFAULT_BASE, KINDS, SCHEMA
 from ..query import QueryFile, Table
+from ..render import NAV, Nav, render
+from ..render import safe_href as _safe_href
 from .conneg import RESOURCE_TYPES
 
-# --- the frame every page shares -------------------------------------------------------
-
-_STYLE = """
-body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;max-width:64rem;
-margin:0 auto;padding:0 1rem 4rem;color:#1b1b1b;background:#fff}
-header.site{border-bottom:2px solid #ccd;padding:.6rem 0;margin-bottom:1rem}
-header.site nav{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}
-header.site a{font-weight:600;text-decoration:none}
-h1{font-size:1.7rem;margin:1.2rem 0 .3rem}h2{margin-top:2.2rem;border-bottom:1px solid #ccd}
-a{color:#0645ad}code,pre,textarea{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,
-monospace;font-size:.9em}
-pre{background:#f6f6f8;border:1px solid #dde;padding:.6rem;overflow-x:auto;white-space:pre-wrap}
-.iri{margin:.1rem 0 .6rem;color:#555;word-break:break-all}
-.meta{color:#666;font-size:.8em;margin-left:.3em}
-table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.95em}
-th,td{border:1px solid #dde;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f0f0f5}th[scope=row]{width:11rem}td ul{margin:0;padding-left:1.1rem}
-td p{margin:0 0 .6rem}td p:last-child{margin-bottom:0}td.size{white-space:nowrap}
-table.programme td:nth-child(-n+2){white-space:nowrap}
-textarea{width:100%;box-sizing:border-box;min-height:12rem}
-button{font-size:1rem;padding:.3rem 1.2rem;margin-top:.4rem}
-.error{border:2px solid #b00020;background:#fdecee;padding:.6rem;white-space:pre-wrap}
-.example{border:1px solid #dde;border-radius:4px;padding:.6rem 1rem;margin:.8rem 0}
-.example h3{margin:0 0 .3rem;font-size:1.1rem}.example p{margin:.2rem 0}
-svg.timeline{width:100%;height:auto;display:block;margin:.6rem 0}
-svg.timeline a:focus rect,svg.timeline a:hover rect{fill:#f0c040}
-""".strip()
-
-
-@dataclass(frozen=True)
-class Nav:
-    """The links of the common header. The server passes its own when its paths differ;
-    ``seminar`` is the page of the dataset's seminar (``href`` of its IRI)."""
-
-    home: str = "/"
-    seminar: str = "/event/gfd-2008-tunis"
-    sparql: str = "/sparql"
-    ontology: str = "/ontology/"
-    downloads: str = "/#downloads"
-
-
-NAV = Nav()
-
+# --- the frame every page shares: templates/base.html ------------------------------
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-_SCHEME_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
-
-
-def _safe_href(href: str) -> str | None:
-    """A link target that is a path or an http(s) URL; None for ``javascript:`` and the
-    like, which must not become a link whatever the data says."""
-    m = _SCHEME_RE.match(href)
-    return href if m is None or m.group(1).lower() in ("http", "https") else None
-
-
 def _page(title: str, body: str, nav: Nav, head: str = "") -> str:
-    links = (("Home", nav.home), ("Seminar", nav.seminar), ("SPARQL", nav.sparql),
-             ("Ontology", nav.ontology), ("Downloads", nav.downloads))
-    menu = "\n".join(f'<a href="{_e(h)}">{_e(t)}</a>' for t, h in links)
-    return ("<!doctype html>\n"
-            '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            # no favicon: without this link a browser asks for /favicon.ico and logs a 404
-            '<link rel="icon" href="data:,">\n'
-            f"<title>{_e(title)}</title>\n{head}<style>\n{_STYLE}\n</style>\n</head>\n"
-            f'<body>\n<header class="site">\n<nav aria-label="Site">\n{menu}\n</nav>\n'
-            f"</header>\n<main>\n{body}</main>\n</body>\n</html>\n")
+    return render("frame.html", title=title, body=Markup(body), head=Markup(head), nav=nav)
+
+
+def _text_paragraphs(text: str) -> list[list[str]]:
+    """A long text as paragraphs of lines: blank lines part them, single breaks stay."""
+    return [p.strip().split("\n") for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
 
 
 def _paragraphs(text: str, lang: str | None = None) -> str:
@@ -177,8 +123,7 @@ def _size(n: int) -> str:
 
 def landing_page(info: LandingInfo) -> str:
     """What the dataset is, where to get it and how to query it."""
-    nav = Nav(seminar=info.seminar_href, sparql=info.sparql_href,
-              ontology=info.ontology_href)
+    nav = Nav(sparql=info.sparql_href, ontology=info.ontology_href)
     counts = "".join(f"<li><strong>{_e(n)}</strong> {_e(what)}</li>\n"
                      for what, n in info.counts.items())
     body = [f"<h1>{_e(info.title)}</h1>\n", _paragraphs(info.description),
@@ -306,11 +251,9 @@ _REASONS = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
 
 def error_page(status: int, title: str, message: str, *, nav: Nav = NAV) -> str:
     """A 404, 400 or 503 as a page a person can read, with the way back."""
-    reason = _REASONS.get(status, "Error")
-    body = (f"<h1>{_e(title)}</h1>\n<p class=\"status\">HTTP {status} {_e(reason)}</p>\n"
-            f'<div class="error">{_paragraphs(message)}</div>\n'
-            f'<p><a href="{_e(nav.home)}">Back to the start page</a></p>\n')
-    return _page(f"{status} {title}", body, nav)
+    return render("error.html", status=status, title=title,
+                  reason=_REASONS.get(status, "Error"),
+                  paragraphs=_text_paragraphs(message), nav=nav)
 
 
 # --- the timeline picture -----------------------------------------------------------
