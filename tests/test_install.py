@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,10 @@ from tests.test_queries import ANSWERS, expected
 
 ROOT = Path(__file__).resolve().parents[1]
 # what a source distribution holds: the package, its data folders, and its metadata
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "gfd_kg", "ontology", "shapes", "queries",
-           "data")
+# (the folders are read from pyproject.toml's package-dir, so a new data folder is copied too)
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", *sorted(set(tomllib.loads(
+    (ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-dir"]
+    .values())))
 BUILD_TIME = "2026-01-01T00:00:00+00:00"  # the same for both builds, so they can be compared
 QUERIES = ("person-roles", "talk-countries", "venues")  # one with a bound parameter
 
@@ -119,14 +122,14 @@ def test_a_source_tree_that_is_not_installed_reads_its_own_folders(tmp_path):
     folders beside the package are used (resources imports nothing beyond the standard
     library, so the base interpreter can show it)."""
     base = Path(sys.base_prefix) / "bin" / "python3"
-    code = ("import gfd_kg.resources as r; "
-            "print(r.ontology_dir(), r.shapes_dir(), r.queries_dir(), r.data_dir())")
+    code = ("import gfd_kg.resources as r; print(r.ontology_dir(), r.shapes_dir(), "
+            "r.queries_dir(), r.data_dir(), r.templates_dir())")
     result = subprocess.run([str(base), "-c", code], cwd=tmp_path, capture_output=True,
                             text=True, env={**_clean_env(), "PYTHONPATH": str(ROOT)},
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(ROOT / n) for n in ("ontology", "shapes", "queries",
-                                                             "data")]
+                                                             "data", "templates")]
 
 
 def test_build_from_an_empty_folder_writes_the_checkouts_files(installed_dist, checkout_dist):
