@@ -264,14 +264,11 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
             else:
                 for chunk in content:
                     f.write(chunk)
-            f.flush()
-            os.fsync(f.fileno())
         written.append(name)
 
     def put_rdf(name: str, quads: Iterator[ox.Quad], fmt: ox.RdfFormat) -> None:
         with open(folder / name, "wb") as f:
             _serialise(quads, f, fmt, prefixes)
-            os.fsync(f.fileno())
         written.append(name)
 
     put_rdf("gfd.ttl", _triples(_subject_first_type(data)), ox.RdfFormat.TURTLE)
@@ -394,6 +391,10 @@ def write_tree(out: Path, fill: Callable[[Path], object]) -> None:
         for kept in KEPT:
             if (out / kept).is_dir():
                 shutil.copytree(out / kept, staging / kept)
+        # The new files reach the disk before the swap, so that after a power cut the
+        # folder is the old build or the new one, whole: in one flush of the file system,
+        # not an fsync per file (12,016 files at 1,000 seminars: 26 s of fsyncs alone).
+        os.sync()
         old = None
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
