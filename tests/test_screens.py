@@ -118,3 +118,18 @@ def test_page_fits_its_window(server, browser, screen: Screen, width: int):  # n
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_check_names_what_sticks_out(browser):  # noqa: F811
+    """The check catches what it is for: a wide element, and not one in a scrolling box."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.set_content('<body style="margin:0"><p id="ok">fits</p>'
+                         '<div style="overflow-x:auto"><table id="scrolled" style="width:800px">'
+                         '<tr><td>x</td></tr></table></div>'
+                         '<pre id="wide" style="width:600px">wide</pre></body>')
+        found = page.evaluate(_OVERFLOWING)
+        assert found == ['pre#wide: x 0..600 of 390 "wide"']
+    finally:
+        context.close()
