@@ -1,11 +1,13 @@
-"""Documentation of the ontology and of the shapes as static HTML, made from the graphs
-themselves so that the pages can never say something the Turtle does not.
+"""Documentation of the ontology and of the shapes, made from the graphs themselves so
+that the pages can never say something the Turtle does not.
 
-Our own small generator (standard library + rdflib): no template engine, no JavaScript, no
-external CSS or fonts. Every text taken from a graph goes through ``html.escape``, and only
-http(s) IRIs become links, so a hostile label or IRI stays inert. Everything is sorted
-(blank nodes by their content, never by their generated ids), so the same graph gives the
-same bytes, even when it is parsed again.
+This module only reads the graph into plain data (the dataclasses below); the HTML is in
+``templates/docs/`` (``ontology.html``, ``shapes.html`` and the macros of
+``macros.html``), which extend the site's ``base.html``, with autoescaping on: a text from
+a graph is a ``str`` here and is escaped there, and only http(s) IRIs and the page's own
+anchors become links (``safe_href`` again in the templates), so a hostile label or IRI
+stays inert. Everything is sorted (blank nodes by their content, never by their
+generated ids), so the same graph gives the same bytes, even when it is parsed again.
 
 Anchors: a term of the ontology's namespace has ``id`` = its local name (so
 ``{namespace}#Term`` and ``/ontology/Term`` style links can point at it); a node shape has
@@ -16,15 +18,14 @@ Section anchors start with ``sec-``.
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import textwrap
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import chain, count
-from typing import ClassVar
+from typing import ClassVar, TypeAlias
 
-from markupsafe import Markup
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DC, DCTERMS, OWL, RDF, RDFS, SH, SKOS, XSD
@@ -67,8 +68,205 @@ _BARE_DATATYPES = {XSD.integer, XSD.decimal, XSD.double, XSD.boolean}
 _LOCAL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(?<!\.)$")
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+# --- the values the templates render (macros.html has one macro per kind) ---------------
+
+@dataclass(frozen=True)
+class Ref:
+    """An IRI by its compact name (in ``<code>`` unless ``code`` is false), linked to its
+    anchor on the page or to the IRI itself when that is http(s); ``href`` None: text."""
+
+    text: str
+    href: str | None
+    code: bool = True
+    kind: ClassVar[str] = "ref"
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A literal with its language marker or its datatype (none for xsd:string)."""
+
+    text: str
+    lang: str | None = None
+    datatype: str | None = None
+    kind: ClassVar[str] = "literal"
+
+
+@dataclass(frozen=True)
+class Label:
+    """A label as a heading or link text: in its language, without the marker."""
+
+    text: str
+    lang: str | None = None
+    kind: ClassVar[str] = "label"
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+    kind: ClassVar[str] = "code"
+
+
+@dataclass(frozen=True)
+class Pre:
+    """A block of code (a SPARQL target)."""
+
+    text: str
+    kind: ClassVar[str] = "pre"
+
+
+@dataclass(frozen=True)
+class Words:
+    """Values and words in a line: ``p some C``, ``(A or B)``."""
+
+    parts: tuple[Value, ...]
+    kind: ClassVar[str] = "words"
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Values one under the other."""
+
+    items: tuple[Value, ...]
+    kind: ClassVar[str] = "lines"
+
+
+@dataclass(frozen=True)
+class Desc:
+    """A blank node's description: each predicate with its objects."""
+
+    rows: tuple[tuple[Value, tuple[Value, ...]], ...]
+    kind: ClassVar[str] = "desc"
+
+
+# A plain ``str`` is text.
+Value: TypeAlias = str | Ref | Lit | Label | Code | Pre | Words | Lines | Desc
+
+
+def _join(parts: Iterable[Value], sep: str) -> Words:
+    out: list[Value] = []
+    for i, p in enumerate(parts):
+        if i:
+            out.append(sep)
+        out.append(p)
+    return Words(tuple(out))
+
+
+def _words(*parts: Value) -> Words:
+    return Words(parts)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A ``<dt>``/``<dd>`` pair: one value, a list of them, or (``inline``) a line of them
+    separated by commas."""
+
+    title: Value
+    values: tuple[Value, ...]
+    inline: bool = False
+
+
+def _row(title: str, values: Iterable[Value]) -> list[Row]:
+    vs = tuple(values)
+    return [Row(title, vs)] if vs else []
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    """A concept in its scheme's tree."""
+
+    label: Label
+    href: str | None
+    children: tuple[TreeNode, ...]
+
+
+@dataclass(frozen=True)
+class Term:
+    anchor: str
+    heading: Label
+    kind: str
+    compact: str
+    iri: str
+    local: bool
+    rows: tuple[Row, ...]
+    concepts: tuple[TreeNode, ...] | None = None  # a scheme's tree; None for other terms
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    href: str
+    text: str
+    note: str  # "(12)", after the link
+    links: tuple[Ref, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    anchor: str
+    heading: str
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class External:
+    """A term of another vocabulary and the statements this ontology makes about it."""
+
+    term: Ref
+    statements: tuple[Words, ...]
+
+
+@dataclass(frozen=True)
+class OntologyDoc:
+    title: Label
+    subtitles: tuple[Label, ...]
+    descriptions: tuple[Label, ...]
+    namespace: str
+    rows: tuple[Row, ...] | None  # None: the graph declares no owl:Ontology
+    toc: tuple[TocEntry, ...]
+    sections: tuple[Section, ...]
+    schemes: Section
+    orphans: Section | None
+    external: tuple[External, ...]
+    ids: ClassVar[dict[str, str]] = _SECTION_IDS
+
+
+@dataclass(frozen=True)
+class ShapeRow:
+    """A line of a shape's table: the shape's own constraints (path None: the focus
+    node) or one of its property shapes'."""
+
+    path: Value | None
+    notes: tuple[str, ...]
+    cardinality: str
+    constraints: tuple[Value, ...]
+    severity: str
+    messages: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class SparqlConstraint:
+    path: Value | None
+    severity: str
+    messages: tuple[Value, ...]
+    deactivated: bool
+    query: str
+
+
+@dataclass(frozen=True)
+class Shape:
+    anchor: str
+    title: Label
+    name: str
+    rows: tuple[Row, ...]
+    table: tuple[ShapeRow, ...]
+    sparql: tuple[SparqlConstraint, ...]
+
+
+@dataclass(frozen=True)
+class ShapesDoc:
+    title: Label
+    descriptions: tuple[Label, ...]
+    shapes: tuple[Shape, ...]
+    ids: ClassVar[dict[str, str]] = _SECTION_IDS
 
 
 # --- naming, sorting, linking ----------------------------------------------------------
@@ -96,17 +294,18 @@ class _Names:
                 return f"{prefix}:{s[len(ns):]}"
         return s
 
-    def link(self, node: Node) -> str:
+    def link(self, node: Node) -> Value:
         """A link to a node: to its anchor when this page documents it, else to its IRI
         (http(s) only: a ``javascript:`` IRI in a graph must not become a link)."""
-        if not isinstance(node, URIRef):
-            return _e(node)
-        text = f"<code>{_e(self.compact(node))}</code>"
-        if node in self.anchors:
-            return f'<a href="#{_e(self.anchors[node])}">{text}</a>'
-        if str(node).startswith(("http://", "https://")):
-            return f'<a href="{_e(node)}">{text}</a>'
-        return text
+        return self.ref(node) if isinstance(node, URIRef) else str(node)
+
+    def ref(self, iri: URIRef) -> Ref:
+        text = self.compact(iri)
+        if iri in self.anchors:
+            return Ref(text, "#" + self.anchors[iri])
+        if str(iri).startswith(("http://", "https://")):
+            return Ref(text, str(iri))
+        return Ref(text, None)
 
 
 def _local_name(iri: URIRef, namespace: str | None = None) -> str:
@@ -163,63 +362,68 @@ def _list(g: Graph, node: Node) -> list[Node]:
 
 # --- values ---------------------------------------------------------------------------
 
-def _name(label: Literal | str) -> str:
+def _name(label: object) -> Label:
     """A label as a heading or link text: in its language, without the language marker."""
-    lang = getattr(label, "language", None)
-    return f'<span lang="{_e(lang)}">{_e(label)}</span>' if lang else _e(label)
+    return Label(str(label), getattr(label, "language", None) or None)
 
 
-def _literal(lit: Literal) -> str:
+def _literal(lit: Literal) -> Lit:
     if lit.language:
-        lang = _e(lit.language)
-        return f'<span lang="{lang}">{_e(lit)}</span><span class="lang">{lang}</span>'
+        return Lit(str(lit), lang=lit.language)
     if lit.datatype is not None and lit.datatype != XSD.string:
         dt = str(lit.datatype)
         dt = "xsd:" + dt[len(str(XSD)):] if dt.startswith(str(XSD)) else dt
-        return f'{_e(lit)} <span class="lang">({_e(dt)})</span>'
-    return _e(lit)
+        return Lit(str(lit), datatype=dt)
+    return Lit(str(lit))
 
 
-def _class_expr(g: Graph, names: _Names, node: Node, depth: int = 0) -> str:
+def _text(node: Node) -> Value:
+    """A message or a description: a literal as such, anything else as text."""
+    return _literal(node) if isinstance(node, Literal) else str(node)
+
+
+def _class_expr(g: Graph, names: _Names, node: Node, depth: int = 0) -> Value:
     """An OWL class expression in words: ``A or B``, ``p some C``..."""
     if not isinstance(node, BNode) or depth > 5:
         return _value(g, names, node, depth + 1)
     for pred, word in ((OWL.unionOf, " or "), (OWL.intersectionOf, " and ")):
         members = g.value(node, pred)
         if members is not None:
-            parts = [_class_expr(g, names, m, depth + 1) for m in _list(g, members)]
-            return word.join(parts) if depth == 0 else "(" + word.join(parts) + ")"
+            joined = _join((_class_expr(g, names, m, depth + 1) for m in _list(g, members)),
+                           word)
+            return joined if depth == 0 else _words("(", joined, ")")
     complement = g.value(node, OWL.complementOf)
     if complement is not None:
-        return "not " + _class_expr(g, names, complement, depth + 1)
+        return _words("not ", _class_expr(g, names, complement, depth + 1))
     one_of = g.value(node, OWL.oneOf)
     if one_of is not None:
-        return "one of {" + ", ".join(_value(g, names, m, depth + 1)
-                                      for m in _list(g, one_of)) + "}"
+        return _words("one of {", _join((_value(g, names, m, depth + 1)
+                                        for m in _list(g, one_of)), ", "), "}")
     prop = g.value(node, OWL.onProperty)
     if prop is not None:
         p = names.link(prop)
         for pred, word in ((OWL.someValuesFrom, "some"), (OWL.allValuesFrom, "only")):
             filler = g.value(node, pred)
             if filler is not None:
-                return f"{p} {word} {_class_expr(g, names, filler, depth + 1)}"
+                return _words(p, f" {word} ", _class_expr(g, names, filler, depth + 1))
         has = g.value(node, OWL.hasValue)
         if has is not None:
-            return f"{p} value {_value(g, names, has, depth + 1)}"
+            return _words(p, " value ", _value(g, names, has, depth + 1))
         for pred, word in ((OWL.cardinality, "exactly"), (OWL.qualifiedCardinality, "exactly"),
                            (OWL.minCardinality, "min"), (OWL.minQualifiedCardinality, "min"),
                            (OWL.maxCardinality, "max"), (OWL.maxQualifiedCardinality, "max")):
             n = g.value(node, pred)
             if n is not None:
                 on = g.value(node, OWL.onClass) or g.value(node, OWL.onDataRange)
-                tail = f" {_class_expr(g, names, on, depth + 1)}" if on is not None else ""
-                return f"{p} {word} {_e(n)}{tail}"
+                tail: tuple[Value, ...] = (" ", _class_expr(g, names, on, depth + 1)) \
+                    if on is not None else ()
+                return _words(p, f" {word} {n}", *tail)
     return _value(g, names, node, depth + 1, expr=False)
 
 
-def _value(g: Graph, names: _Names, node: Node, depth: int = 0, expr: bool = True) -> str:
-    """Any object of a triple as HTML: a link, a literal, a class expression, a list or
-    a nested description of a blank node."""
+def _value(g: Graph, names: _Names, node: Node, depth: int = 0, expr: bool = True) -> Value:
+    """Any object of a triple: a link, a literal, a class expression, a list or a nested
+    description of a blank node."""
     if isinstance(node, URIRef):
         return names.link(node)
     if isinstance(node, Literal):
@@ -227,25 +431,15 @@ def _value(g: Graph, names: _Names, node: Node, depth: int = 0, expr: bool = Tru
     if depth > 4:
         return "[…]"
     if g.value(node, RDF.first) is not None:
-        return "(" + ", ".join(_value(g, names, m, depth + 1) for m in _list(g, node)) + ")"
+        return _words("(", _join((_value(g, names, m, depth + 1) for m in _list(g, node)),
+                                 ", "), ")")
     if expr and any(g.value(node, p) is not None for p in (
             OWL.unionOf, OWL.intersectionOf, OWL.complementOf, OWL.oneOf, OWL.onProperty)):
         return _class_expr(g, names, node, depth)
-    rows = []
-    for p in _sorted(g, g.predicates(node)):
-        values = ", ".join(_value(g, names, o, depth + 1)
-                           for o in _sorted(g, g.objects(node, p)))
-        rows.append(f"<dt>{names.link(p)}</dt><dd>{values}</dd>")
-    return "<dl>" + "".join(rows) + "</dl>" if rows else "[ ]"
-
-
-def _row(title: str, values: list[str]) -> str:
-    if not values:
-        return ""
-    if len(values) == 1:
-        return f"<dt>{_e(title)}</dt><dd>{values[0]}</dd>\n"
-    items = "".join(f"<li>{v}</li>" for v in values)
-    return f'<dt>{_e(title)}</dt><dd><ul class="values">{items}</ul></dd>\n'
+    rows = tuple((names.link(p), tuple(_value(g, names, o, depth + 1)
+                                       for o in _sorted(g, g.objects(node, p))))
+                 for p in _sorted(g, g.predicates(node)))
+    return Desc(rows) if rows else "[ ]"
 
 
 # --- the ontology page ---------------------------------------------------------------
@@ -312,14 +506,18 @@ class _Ontology:
             taken.add(anchor)
             self.names.anchors[t] = anchor
 
+    def toc_link(self, t: URIRef) -> Ref:
+        return Ref(self.local(t) if self.is_local(t) else self.names.compact(t),
+                   "#" + self.names.anchors[t])
+
     # -- term details --
 
-    def _values(self, node: Node, *preds: Node, expr: bool = False) -> list[str]:
+    def _values(self, node: Node, *preds: Node, expr: bool = False) -> list[Value]:
         objs = _sorted(self.g, (o for p in preds for o in self.g.objects(node, p)))
-        render = _class_expr if expr else _value
-        return [render(self.g, self.names, o) for o in objs]
+        make = _class_expr if expr else _value
+        return [make(self.g, self.names, o) for o in objs]
 
-    def _links(self, nodes: Iterable[Node]) -> list[str]:
+    def _links(self, nodes: Iterable[Node]) -> list[Value]:
         return [self.names.link(n) if isinstance(n, URIRef) else
                 _class_expr(self.g, self.names, n) for n in _sorted(self.g, nodes)]
 
@@ -353,74 +551,67 @@ class _Ontology:
         SKOS.relatedMatch, RDFS.seeAlso, RDFS.isDefinedBy,
     })
 
-    def term(self, t: URIRef, kind: str, extra: str = "") -> str:
-        g, names = self.g, self.names
-        heading = _label(g, t, self.local(t) if self.is_local(t) else names.compact(t))
-        title = _name(heading)
+    def term(self, t: URIRef, kind: str,
+             concepts: tuple[TreeNode, ...] | None = None) -> Term:
+        g = self.g
+        heading = _label(g, t, self.local(t) if self.is_local(t) else self.names.compact(t))
         rows = [
-            _row("Type", self._links(g.objects(t, RDF.type))),
-            _row("Label", self._literals(t, RDFS.label, SKOS.prefLabel)),
-            _row("Alternative label", self._literals(t, SKOS.altLabel)),
-            _row("Hidden label", self._literals(t, SKOS.hiddenLabel)),
-            _row("Definition", self._literals(t, SKOS.definition)),
-            _row("Comment", self._literals(t, RDFS.comment)),
-            _row("Scope note", self._literals(t, SKOS.scopeNote)),
-            _row("Example", self._literals(t, SKOS.example)),
-            _row("Note", self._literals(t, SKOS.note, SKOS.editorialNote, SKOS.historyNote,
-                                        SKOS.changeNote)),
-            _row("Subclass of", self._values(t, RDFS.subClassOf, expr=True)),
-            _row("Equivalent class", self._values(t, OWL.equivalentClass, expr=True)),
-            _row("Disjoint with", self._links(self._disjoint(t))),
-            _row("Subclasses", self._links(s for s in g.subjects(RDFS.subClassOf, t)
-                                           if isinstance(s, URIRef))),
-            _row("Subproperty of", self._values(t, RDFS.subPropertyOf)),
-            _row("Subproperties", self._links(s for s in g.subjects(RDFS.subPropertyOf, t)
-                                              if isinstance(s, URIRef))),
-            _row("Equivalent property", self._values(t, OWL.equivalentProperty)),
-            _row("Inverse of", self._links(set(g.objects(t, OWL.inverseOf))
-                                           | set(g.subjects(OWL.inverseOf, t)))),
-            _row("Domain", self._values(t, RDFS.domain, expr=True)),
-            _row("Range", self._values(t, RDFS.range, expr=True)),
-            _row("Characteristics", [_e(word) for typ, word in _CHARACTERISTICS.items()
-                                     if (t, RDF.type, typ) in g]),
+            *_row("Type", self._links(g.objects(t, RDF.type))),
+            *_row("Label", self._literals(t, RDFS.label, SKOS.prefLabel)),
+            *_row("Alternative label", self._literals(t, SKOS.altLabel)),
+            *_row("Hidden label", self._literals(t, SKOS.hiddenLabel)),
+            *_row("Definition", self._literals(t, SKOS.definition)),
+            *_row("Comment", self._literals(t, RDFS.comment)),
+            *_row("Scope note", self._literals(t, SKOS.scopeNote)),
+            *_row("Example", self._literals(t, SKOS.example)),
+            *_row("Note", self._literals(t, SKOS.note, SKOS.editorialNote, SKOS.historyNote,
+                                         SKOS.changeNote)),
+            *_row("Subclass of", self._values(t, RDFS.subClassOf, expr=True)),
+            *_row("Equivalent class", self._values(t, OWL.equivalentClass, expr=True)),
+            *_row("Disjoint with", self._links(self._disjoint(t))),
+            *_row("Subclasses", self._links(s for s in g.subjects(RDFS.subClassOf, t)
+                                            if isinstance(s, URIRef))),
+            *_row("Subproperty of", self._values(t, RDFS.subPropertyOf)),
+            *_row("Subproperties", self._links(s for s in g.subjects(RDFS.subPropertyOf, t)
+                                               if isinstance(s, URIRef))),
+            *_row("Equivalent property", self._values(t, OWL.equivalentProperty)),
+            *_row("Inverse of", self._links(set(g.objects(t, OWL.inverseOf))
+                                            | set(g.subjects(OWL.inverseOf, t)))),
+            *_row("Domain", self._values(t, RDFS.domain, expr=True)),
+            *_row("Range", self._values(t, RDFS.range, expr=True)),
+            *_row("Characteristics", [word for typ, word in _CHARACTERISTICS.items()
+                                      if (t, RDF.type, typ) in g]),
         ]
         if kind == "Class":
-            rows.append(_row("Domain of", self._links(
+            rows += _row("Domain of", self._links(
                 p for p, d in g.subject_objects(RDFS.domain) if self._in_union(d, t)
-                and isinstance(p, URIRef))))
-            rows.append(_row("Range of", self._links(
+                and isinstance(p, URIRef)))
+            rows += _row("Range of", self._links(
                 p for p, r in g.subject_objects(RDFS.range) if self._in_union(r, t)
-                and isinstance(p, URIRef))))
+                and isinstance(p, URIRef)))
         rows += [
-            _row("In scheme", self._links(g.objects(t, SKOS.inScheme))),
-            _row("Top concept of", self._links(g.objects(t, SKOS.topConceptOf))),
-            _row("Broader", self._links(set(g.objects(t, SKOS.broader))
-                                        | set(g.subjects(SKOS.narrower, t)))),
-            _row("Narrower", self._links(set(g.objects(t, SKOS.narrower))
-                                         | set(g.subjects(SKOS.broader, t)))),
-            _row("Related", self._links(set(g.objects(t, SKOS.related))
-                                        | set(g.subjects(SKOS.related, t)))),
+            *_row("In scheme", self._links(g.objects(t, SKOS.inScheme))),
+            *_row("Top concept of", self._links(g.objects(t, SKOS.topConceptOf))),
+            *_row("Broader", self._links(set(g.objects(t, SKOS.broader))
+                                         | set(g.subjects(SKOS.narrower, t)))),
+            *_row("Narrower", self._links(set(g.objects(t, SKOS.narrower))
+                                          | set(g.subjects(SKOS.broader, t)))),
+            *_row("Related", self._links(set(g.objects(t, SKOS.related))
+                                         | set(g.subjects(SKOS.related, t)))),
         ]
-        for pred, title_ in ((SKOS.exactMatch, "Exact match"), (SKOS.closeMatch, "Close match"),
-                             (SKOS.broadMatch, "Broad match"), (SKOS.narrowMatch, "Narrow match"),
-                             (SKOS.relatedMatch, "Related match"), (RDFS.seeAlso, "See also")):
-            rows.append(_row(title_, self._values(t, pred)))
+        for pred, title in ((SKOS.exactMatch, "Exact match"), (SKOS.closeMatch, "Close match"),
+                            (SKOS.broadMatch, "Broad match"), (SKOS.narrowMatch, "Narrow match"),
+                            (SKOS.relatedMatch, "Related match"), (RDFS.seeAlso, "See also")):
+            rows += _row(title, self._values(t, pred))
         if any(o != self.ontology_iri for o in g.objects(t, RDFS.isDefinedBy)):
-            rows.append(_row("Defined by", self._values(t, RDFS.isDefinedBy)))
+            rows += _row("Defined by", self._values(t, RDFS.isDefinedBy))
         for other in _sorted(g, set(g.predicates(t)) - self.HANDLED):
-            rows.append(f"<dt>{names.link(other)}</dt><dd>"
-                        + ", ".join(self._values(t, other)) + "</dd>\n")
-        note = "" if self.is_local(t) else (
-            '<p class="iri">Defined elsewhere: only the statements this ontology makes '
-            "about it are shown.</p>\n")
-        anchor = _e(names.anchors[t])
-        return (f'<section class="term" id="{anchor}">\n'
-                f'<h3>{title} <span class="kind">{_e(kind)} '
-                f"<code>{_e(names.compact(t))}</code></span></h3>\n"
-                f'<p class="iri"><code>{_e(t)}</code></p>\n{note}'
-                f"<dl>\n{''.join(rows)}</dl>\n{extra}</section>\n")
+            rows.append(Row(self.names.link(other), tuple(self._values(t, other)), inline=True))
+        return Term(anchor=self.names.anchors[t], heading=_name(heading), kind=kind,
+                    compact=self.names.compact(t), iri=str(t), local=self.is_local(t),
+                    rows=tuple(rows), concepts=concepts)
 
-    def _literals(self, node: Node, *preds: URIRef) -> list[str]:
+    def _literals(self, node: Node, *preds: URIRef) -> list[Value]:
         seen, out = set(), []
         for lit in _sorted(self.g, (o for p in preds for o in self.g.objects(node, p))):
             if lit not in seen:
@@ -430,9 +621,9 @@ class _Ontology:
 
     # -- concept schemes --
 
-    def _tree(self, scheme: URIRef, concepts: list[URIRef]) -> tuple[str, list[URIRef]]:
-        """The scheme's concepts as a nested list in skos:broader order (roots and
-        siblings by label), and the same concepts in that order."""
+    def _tree(self, concepts: list[URIRef]) -> tuple[tuple[TreeNode, ...], list[URIRef]]:
+        """The scheme's concepts as a tree in skos:broader order (roots and siblings by
+        label), and the same concepts in that order."""
         g = self.g
         members = set(concepts)
         children: dict[Node, list[URIRef]] = {c: [] for c in concepts}
@@ -451,76 +642,64 @@ class _Ontology:
         order: list[URIRef] = []
         seen: set[URIRef] = set()
 
-        def walk(c: URIRef) -> str:
+        def walk(c: URIRef) -> TreeNode:
             seen.add(c)
             order.append(c)
             kids = [k for k in by_label(children[c]) if k not in seen]
-            inner = "".join(walk(k) for k in kids if k not in seen)
-            label = _label(g, c, self.local(c))
-            text = _name(label)
-            link = f'<a href="#{_e(self.names.anchors[c])}">{text}</a>' \
-                if c in self.names.anchors else text
-            return f"<li>{link}" + (f"<ul>{inner}</ul>" if inner else "") + "</li>"
+            inner = tuple(walk(k) for k in kids if k not in seen)
+            anchor = self.names.anchors.get(c)
+            return TreeNode(_name(_label(g, c, self.local(c))),
+                            None if anchor is None else "#" + anchor, inner)
 
-        parts = [walk(r) for r in by_label(c for c in concepts if c not in has_parent)]
-        parts += [walk(c) for c in by_label(concepts) if c not in seen]  # cycles
-        return "<ul>" + "".join(parts) + "</ul>", order
+        roots = [walk(r) for r in by_label(c for c in concepts if c not in has_parent)]
+        roots += [walk(c) for c in by_label(concepts) if c not in seen]  # cycles
+        return tuple(roots), order
 
-    def schemes_html(self) -> tuple[str, str]:
+    def schemes(self) -> tuple[Section, Section | None]:
         g = self.g
         concepts = set(self.sections["concepts"]) | {
             c for c in self.sections["classes"] + self.sections["object"]
             + self.sections["datatype"] + self.sections["annotation"]
             if (c, RDF.type, SKOS.Concept) in g}
         documented: set[URIRef] = set()
-        out = [f'<section id="{_SECTION_IDS["schemes"]}">\n<h2>Concept schemes</h2>\n']
-        if not self.sections["schemes"]:
-            out.append("<p>None.</p>\n")
+        terms: list[Term] = []
         for scheme in self.sections["schemes"]:
             members = [c for c in concepts if self._in_scheme(c, scheme)]
-            tree, order = self._tree(scheme, members)
-            out.append(self.term(scheme, "Concept scheme", f"<h4>Concepts</h4>\n{tree}\n"
-                                 if members else "<p>No concepts.</p>\n"))
+            tree, order = self._tree(members)
+            terms.append(self.term(scheme, "Concept scheme", tree))
             for c in order:
                 if c not in documented and c in self.sections["concepts"]:
                     documented.add(c)
-                    out.append(self.term(c, "Concept"))
-        out.append("</section>\n")
+                    terms.append(self.term(c, "Concept"))
         rest = [c for c in self.sections["concepts"] if c not in documented]
-        orphans = ""
-        if rest:
-            orphans = (f'<section id="{_SECTION_IDS["no-scheme"]}">\n'
-                       "<h2>Concepts in no scheme</h2>\n"
-                       + "".join(self.term(c, "Concept") for c in rest) + "</section>\n")
-        return "".join(out), orphans
+        orphans = Section(_SECTION_IDS["no-scheme"], "Concepts in no scheme",
+                          tuple(self.term(c, "Concept") for c in rest)) if rest else None
+        return Section(_SECTION_IDS["schemes"], "Concept schemes", tuple(terms)), orphans
 
     def _in_scheme(self, c: Node, scheme: URIRef) -> bool:
         g = self.g
         return ((c, SKOS.inScheme, scheme) in g or (c, SKOS.topConceptOf, scheme) in g
                 or (scheme, SKOS.hasTopConcept, c) in g)
 
-    # -- header, external axioms, contents --
+    # -- header, external axioms --
 
-    def header(self) -> tuple[str, str]:
+    def header(self) -> tuple[Label, tuple[Label, ...], tuple[Label, ...], tuple[Row, ...] | None]:
+        """The title, the other titles, the descriptions and the metadata rows."""
         g, names, o = self.g, self.names, self.ontology_iri
         if o is None:
-            return "Ontology", f"<header>\n<h1>Ontology</h1>\n<p>Namespace <code>{_e(self.ns)}" \
-                               "</code></p>\n</header>\n"
+            return Label("Ontology"), (), (), None
         title = _label(g, o, "")
         titles = _sorted(g, (t for p in (DCTERMS.title, DC.title, RDFS.label)
                              for t in g.objects(o, p)))
         main = next((t for t in titles if getattr(t, "language", None) == "en"),
                     titles[0] if titles else title or "Ontology")
-        parts = [f'<header>\n<h1{self._lang_attr(main)}>{_e(main)}</h1>\n']
-        for t in titles:
-            if t != main:
-                parts.append(f'<p class="subtitle"{self._lang_attr(t)}>{_e(t)}</p>\n')
-        for d in _sorted(g, (d for p in (DCTERMS.description, DC.description, RDFS.comment,
-                                         SKOS.definition) for d in g.objects(o, p))):
-            parts.append(f"<p{self._lang_attr(d)}>{_e(d)}</p>\n")
+        subtitles = tuple(_name(t) for t in titles if t != main)
+        descriptions = tuple(_name(d) for d in _sorted(g, (
+            d for p in (DCTERMS.description, DC.description, RDFS.comment, SKOS.definition)
+            for d in g.objects(o, p))))
         shown = {RDF.type, DCTERMS.title, DC.title, RDFS.label, DCTERMS.description,
                  DC.description, RDFS.comment, SKOS.definition}
-        fields = [("IRI", None), ("Version IRI", OWL.versionIRI),
+        fields = [("Version IRI", OWL.versionIRI),
                   ("Version", OWL.versionInfo), ("Licence", DCTERMS.license),
                   ("Rights", DCTERMS.rights), ("Creator", DCTERMS.creator),
                   ("Creator", DC.creator), ("Contributor", DCTERMS.contributor),
@@ -529,29 +708,20 @@ class _Ontology:
                   ("Preferred prefix", VANN.preferredNamespacePrefix),
                   ("Preferred namespace", VANN.preferredNamespaceUri),
                   ("Imports", OWL.imports), ("Prior version", OWL.priorVersion)]
-        rows = []
+        rows = _row("IRI", [Code(str(o))])
         for title_, pred in fields:
-            if pred is None:
-                rows.append(_row(title_, [f"<code>{_e(o)}</code>"]))
-                continue
             shown.add(pred)
-            values = [f"<code>{_e(v)}</code>" if pred == VANN.preferredNamespaceUri
-                      else f'<a href="{_e(v)}"><code>{_e(v)}</code></a>'
-                      if isinstance(v, URIRef) and str(v).startswith(("http://", "https://"))
-                      else _value(g, names, v) for v in _sorted(g, g.objects(o, pred))]
-            rows.append(_row(title_, values))
+            rows += _row(title_, [
+                Code(str(v)) if pred == VANN.preferredNamespaceUri
+                else Ref(str(v), str(v))
+                if isinstance(v, URIRef) and str(v).startswith(("http://", "https://"))
+                else _value(g, names, v) for v in _sorted(g, g.objects(o, pred))])
         for other in _sorted(g, set(g.predicates(o)) - shown):
-            values = [_value(g, names, v) for v in _sorted(g, g.objects(o, other))]
-            rows.append(f"<dt>{names.link(other)}</dt><dd>" + ", ".join(values) + "</dd>\n")
-        parts.append(f"<dl>\n{''.join(rows)}</dl>\n</header>\n")
-        return str(main), "".join(parts)
+            rows.append(Row(names.link(other), tuple(
+                _value(g, names, v) for v in _sorted(g, g.objects(o, other))), inline=True))
+        return _name(main), subtitles, descriptions, tuple(rows)
 
-    @staticmethod
-    def _lang_attr(lit: object) -> str:
-        lang = getattr(lit, "language", None)
-        return f' lang="{_e(lang)}"' if lang else ""
-
-    def external(self) -> str:
+    def external(self) -> tuple[External, ...]:
         """Axioms this ontology states about other vocabularies' terms it does not
         declare (e.g. schema.org's class hierarchy, restated for OWL RL)."""
         g = self.g
@@ -559,23 +729,16 @@ class _Ontology:
         subjects = sorted({s for s in g.subjects() if isinstance(s, URIRef)
                            and not self.is_local(s) and s not in documented
                            and s != self.ontology_iri}, key=str)
-        if not subjects:
-            return ""
-        rows = []
+        out = []
         for s in subjects:
             statements = []
             for p in _sorted(g, g.predicates(s)):
-                vals = ", ".join(_class_expr(g, self.names, v) if p in (
+                values = _join((_class_expr(g, self.names, v) if p in (
                     RDFS.subClassOf, RDFS.domain, RDFS.range) else _value(g, self.names, v)
-                    for v in _sorted(g, g.objects(s, p)))
-                statements.append(f"{self.names.link(p)} {vals}")
-            rows.append(f"<tr><td>{self.names.link(s)}</td><td>"
-                        + "<br>".join(statements) + "</td></tr>\n")
-        return (f'<section id="{_SECTION_IDS["external"]}">\n<h2>Axioms about other '
-                "vocabularies' terms</h2>\n<p>Statements this ontology makes about terms "
-                "it does not define, restated so that a reasoner can use them.</p>\n"
-                "<table>\n<thead><tr><th>Term</th><th>Statements</th></tr></thead>\n"
-                f"<tbody>\n{''.join(rows)}</tbody>\n</table>\n</section>\n")
+                    for v in _sorted(g, g.objects(s, p))), ", ")
+                statements.append(_words(self.names.link(p), " ", values))
+            out.append(External(self.names.ref(s), tuple(statements)))
+        return tuple(out)
 
 
 _TERM_SECTIONS = (
@@ -586,49 +749,41 @@ _TERM_SECTIONS = (
 )
 
 
-def ontology_html(ontology: Graph, base: str) -> str:
-    """The ontology as one HTML page, so a person can read what a ``gfdo:`` term means
-    without reading Turtle. ``base`` is the dataset's base IRI: the ontology's namespace is
-    ``{base}ontology/`` and its terms' anchors are their local names there."""
+def ontology_doc(ontology: Graph, base: str) -> OntologyDoc:
+    """What the ontology page shows, as plain data. ``base`` is the dataset's base IRI:
+    the ontology's namespace is ``{base}ontology/`` and its terms' anchors are their local
+    names there."""
     doc = _Ontology(ontology, base)
-    names = doc.names
-    title, header = doc.header()
-    body, toc = [], []
+    title, subtitles, descriptions, rows = doc.header()
+    sections, toc = [], []
     for key, heading, kind in _TERM_SECTIONS:
         terms = doc.sections[key]
         if key == "annotation" and not terms:
             continue
         sid = _SECTION_IDS[key]
-        links = "".join(f'<li><a href="#{_e(names.anchors[t])}"><code>'
-                        f"{_e(doc.local(t) if doc.is_local(t) else names.compact(t))}"
-                        "</code></a></li>" for t in terms)
-        toc.append(f'<li><a href="#{sid}">{_e(heading)}</a> ({len(terms)})'
-                   + (f"<ol>{links}</ol>" if links else "") + "</li>\n")
-        body.append(f'<section id="{sid}">\n<h2>{_e(heading)}</h2>\n'
-                    + ("".join(doc.term(t, kind) for t in terms) or "<p>None.</p>\n")
-                    + "</section>\n")
-    schemes, orphans = doc.schemes_html()
-    scheme_links = "".join(f'<li><a href="#{_e(names.anchors[s])}"><code>{_e(doc.local(s))}'
-                           "</code></a></li>" for s in doc.sections["schemes"])
-    toc.append(f'<li><a href="#{_SECTION_IDS["schemes"]}">Concept schemes</a> '
-               f'({len(doc.sections["schemes"])} schemes, {len(doc.sections["concepts"])} '
-               "concepts)" + (f"<ol>{scheme_links}</ol>" if scheme_links else "") + "</li>\n")
-    body.append(schemes)
+        toc.append(TocEntry("#" + sid, heading, f"({len(terms)})",
+                            tuple(doc.toc_link(t) for t in terms)))
+        sections.append(Section(sid, heading, tuple(doc.term(t, kind) for t in terms)))
+    schemes, orphans = doc.schemes()
+    toc.append(TocEntry("#" + schemes.anchor, schemes.heading,
+                        f'({len(doc.sections["schemes"])} schemes, '
+                        f'{len(doc.sections["concepts"])} concepts)',
+                        tuple(doc.toc_link(s) for s in doc.sections["schemes"])))
     if orphans:
-        toc.append(f'<li><a href="#{_SECTION_IDS["no-scheme"]}">Concepts in no scheme</a>'
-                   "</li>\n")
-        body.append(orphans)
+        toc.append(TocEntry("#" + orphans.anchor, orphans.heading, "", ()))
     external = doc.external()
     if external:
-        toc.append(f'<li><a href="#{_SECTION_IDS["external"]}">Axioms about other '
-                   "vocabularies' terms</a></li>\n")
-        body.append(external)
-    nav = f'<nav id="toc">\n<h2>Contents</h2>\n<ol>\n{"".join(toc)}</ol>\n</nav>\n'
-    return _page(title, header + nav + "".join(body))
+        toc.append(TocEntry("#" + _SECTION_IDS["external"],
+                            "Axioms about other vocabularies' terms", "", ()))
+    return OntologyDoc(title=title, subtitles=subtitles, descriptions=descriptions,
+                       namespace=doc.ns, rows=rows, toc=tuple(toc), sections=tuple(sections),
+                       schemes=schemes, orphans=orphans, external=external)
 
 
-def _page(title: str, body: str) -> str:
-    return render("frame.html", title=title, body=Markup(body), head=Markup(""))
+def ontology_html(ontology: Graph, base: str) -> str:
+    """The ontology as one HTML page, so a person can read what a ``gfdo:`` term means
+    without reading Turtle."""
+    return render("docs/ontology.html", doc=ontology_doc(ontology, base))
 
 
 # --- the shapes page -----------------------------------------------------------------
@@ -674,47 +829,51 @@ class _Shapes:
             return str(n)
         return _local_name(s) if isinstance(s, URIRef) else "(unnamed shape)"
 
-    def path(self, p: Node, depth: int = 0) -> str:
+    def link(self, s: Node) -> Ref:
+        return Ref(self.name(s), "#" + self.names.anchors[s], code=False)
+
+    def path(self, p: Node, depth: int = 0) -> Value:
         """A SHACL property path in SPARQL notation."""
         g, names = self.g, self.names
         if isinstance(p, URIRef) or depth > 5:
             return names.link(p)
         if g.value(p, RDF.first) is not None:
-            return " / ".join(self.path(x, depth + 1) for x in _list(g, p))
+            return _join((self.path(x, depth + 1) for x in _list(g, p)), " / ")
         inv = g.value(p, SH.inversePath)
         if inv is not None:
-            return "^" + self.path(inv, depth + 1)
+            return _words("^", self.path(inv, depth + 1))
         alt = g.value(p, SH.alternativePath)
         if alt is not None:
-            return "(" + " | ".join(self.path(x, depth + 1) for x in _list(g, alt)) + ")"
+            return _words("(", _join((self.path(x, depth + 1) for x in _list(g, alt)), " | "),
+                          ")")
         for pred, mark in ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"),
                            (SH.zeroOrOnePath, "?")):
             inner = g.value(p, pred)
             if inner is not None:
-                return f"({self.path(inner, depth + 1)}){mark}"
+                return _words("(", self.path(inner, depth + 1), ")" + mark)
         return _value(g, names, p)
 
-    def _term(self, node: Node) -> str:
+    def _term(self, node: Node) -> Value:
         if isinstance(node, Literal):
             text = f'"{node}"' + (f"@{node.language}" if node.language else "")
             if node.datatype in _BARE_DATATYPES:
                 text = str(node)  # as Turtle writes them: 1, 2.5, true
             elif node.datatype is not None and node.datatype != XSD.string:
                 text += "^^" + self.names.compact(node.datatype)
-            return f"<code>{_e(text)}</code>"
+            return Code(text)
         return _value(self.g, self.names, node)
 
-    def constraints(self, s: Node, depth: int = 0) -> list[str]:
+    def constraints(self, s: Node, depth: int = 0) -> list[Value]:
         """The constraint parameters of a shape, in words (cardinality and the nested
         property shapes excepted)."""
         g = self.g
-        out: list[str] = []
+        out: list[Value] = []
         if depth > 4:
             return ["…"]
 
-        def each(pred: URIRef, words: str, fmt: Callable[[Node], str] | None = None) -> None:
+        def each(pred: URIRef, words: str, fmt: Callable[[Node], Value] | None = None) -> None:
             for v in _sorted(g, g.objects(s, pred)):
-                out.append(f"{words} {(fmt or self._term)(v)}")
+                out.append(_words(words + " ", (fmt or self._term)(v)))
 
         each(SH.datatype, "datatype")
         each(SH["class"], "class")
@@ -722,10 +881,10 @@ class _Shapes:
         each(SH.node, "conforms to", lambda v: self.summary(v, depth + 1))
         for pattern in _sorted(g, g.objects(s, SH.pattern)):
             flags = g.value(s, SH.flags)
-            out.append(f"pattern <code>{_e(pattern)}</code>"
-                       + (f" (flags <code>{_e(flags)}</code>)" if flags is not None else ""))
+            out.append(_words("pattern ", Code(str(pattern)), *(
+                (" (flags ", Code(str(flags)), ")") if flags is not None else ())))
         for lst in _sorted(g, g.objects(s, SH["in"])):
-            out.append("one of " + ", ".join(self._term(v) for v in _list(g, lst)))
+            out.append(_words("one of ", _join((self._term(v) for v in _list(g, lst)), ", ")))
         each(SH.hasValue, "has value")
         for pred, words in ((SH.minInclusive, "≥"), (SH.minExclusive, ">"),
                             (SH.maxInclusive, "≤"), (SH.maxExclusive, "<"),
@@ -733,54 +892,54 @@ class _Shapes:
                             (SH.equals, "equals"), (SH.disjoint, "disjoint from"),
                             (SH.lessThan, "less than"),
                             (SH.lessThanOrEquals, "less than or equal to")):
-            each(pred, _e(words))
+            each(pred, words)
         for lst in _sorted(g, g.objects(s, SH.languageIn)):
-            out.append("language in " + ", ".join(_e(v) for v in _list(g, lst)))
+            out.append("language in " + ", ".join(str(v) for v in _list(g, lst)))
         if (s, SH.uniqueLang, Literal(True)) in g:
             out.append("one value per language")
         for pred, word in ((SH["or"], " or "), (SH["and"], " and "), (SH.xone, " or else ")):
             for lst in _sorted(g, g.objects(s, pred)):
                 members = [self.summary(m, depth + 1) for m in _list(g, lst)]
-                out.append("(" + word.join(members) + ")" if pred != SH.xone
-                           else "exactly one of (" + "; ".join(members) + ")")
-        each(SH["not"], "not", lambda v: "(" + self.summary(v, depth + 1) + ")")
+                out.append(_words("(", _join(members, word), ")") if pred != SH.xone
+                           else _words("exactly one of (", _join(members, "; "), ")"))
+        each(SH["not"], "not", lambda v: _words("(", self.summary(v, depth + 1), ")"))
         for q in _sorted(g, g.objects(s, SH.qualifiedValueShape)):
             lo = g.value(s, SH.qualifiedMinCount)
             hi = g.value(s, SH.qualifiedMaxCount)
-            out.append(f"{_e(lo if lo is not None else 0)}..{_e(hi if hi is not None else '*')}"
-                       f" values that conform to ({self.summary(q, depth + 1)})")
+            out.append(_words(f"{lo if lo is not None else 0}..{hi if hi is not None else '*'}"
+                              " values that conform to (", self.summary(q, depth + 1), ")"))
         if (s, SH.closed, Literal(True)) in g:
-            ignored = [self.names.link(p) for lst in g.objects(s, SH.ignoredProperties)
-                       for p in _list(g, lst)]
-            out.append("closed" + (" (ignoring " + ", ".join(sorted(ignored)) + ")"
-                                   if ignored else ""))
+            ignored = sorted((self.names.link(p) for lst in g.objects(s, SH.ignoredProperties)
+                              for p in _list(g, lst)), key=_sort_text)
+            out.append(_words("closed", *((" (ignoring ", _join(ignored, ", "), ")")
+                                          if ignored else ())))
         if (s, SH.deactivated, Literal(True)) in g:
             out.append("deactivated")
         return out
 
-    def summary(self, s: Node, depth: int = 0) -> str:
+    def summary(self, s: Node, depth: int = 0) -> Value:
         """A shape referred to from another: a link to it when it is on the page, else its
         path, cardinality and constraints inline."""
         if s in self.names.anchors:
-            return f'<a href="#{_e(self.names.anchors[s])}">{_e(self.name(s))}</a>'
-        parts = []
+            return self.link(s)
+        parts: list[Value] = []
         path = self.g.value(s, SH.path)
         if path is not None:
-            parts.append("path " + self.path(path))
+            parts.append(_words("path ", self.path(path)))
         card = self.cardinality(s)
         if card:
             parts.append(card)
         parts += self.constraints(s, depth)
         if depth <= 4:
-            parts += ["(" + self.summary(p, depth + 1) + ")"
+            parts += [_words("(", self.summary(p, depth + 1), ")")
                       for p in _sorted(self.g, self.g.objects(s, SH.property))]
-        return ", ".join(parts) or _value(self.g, self.names, s)
+        return _join(parts, ", ") if parts else _value(self.g, self.names, s)
 
     def cardinality(self, s: Node) -> str:
         lo, hi = self.g.value(s, SH.minCount), self.g.value(s, SH.maxCount)
         if lo is None and hi is None:
             return ""
-        return f"{_e(lo if lo is not None else 0)}..{_e(hi if hi is not None else '*')}"
+        return f"{lo if lo is not None else 0}..{hi if hi is not None else '*'}"
 
     def severity(self, s: Node, default: str = "Violation") -> str:
         sev = self.g.value(s, SH.severity)
@@ -789,9 +948,8 @@ class _Shapes:
         return _SEVERITIES.get(sev, self.names.compact(sev) if isinstance(sev, URIRef)
                                else str(sev))
 
-    def messages(self, s: Node) -> str:
-        msgs = _sorted(self.g, self.g.objects(s, SH.message))
-        return "<br>".join(_literal(m) if isinstance(m, Literal) else _e(m) for m in msgs)
+    def messages(self, s: Node) -> tuple[Value, ...]:
+        return tuple(_text(m) for m in _sorted(self.g, self.g.objects(s, SH.message)))
 
     def query(self, c: Node) -> str:
         """The SELECT of a SPARQL constraint with the prefixes it declares, so it can be
@@ -810,14 +968,14 @@ class _Shapes:
         text = "\n\n".join(textwrap.dedent(q).strip("\n") for q in selects)
         return "\n".join(lines + ([""] if lines else []) + [text])
 
-    def rows(self, s: Node) -> list[str]:
+    def table(self, s: Node) -> tuple[ShapeRow, ...]:
         g = self.g
         shape_sev = self.severity(s)
         rows = []
-        own = self.constraints(s)
         own_path = g.value(s, SH.path)
-        if own or own_path is not None or self.cardinality(s):
+        if self.constraints(s) or own_path is not None or self.cardinality(s):
             rows.append(self._tr(s, own_path, shape_sev))
+
         def order(p: Node) -> tuple[float, str, str]:
             # sh:order first (as SHACL's form generators do), then the path
             n, path = g.value(p, SH.order), g.value(p, SH.path)
@@ -828,22 +986,18 @@ class _Shapes:
 
         for p in sorted(set(g.objects(s, SH.property)), key=order):
             rows.append(self._tr(p, g.value(p, SH.path), shape_sev))
-        return rows
+        return tuple(rows)
 
-    def _tr(self, p: Node, path: Node | None, default_sev: str) -> str:
+    def _tr(self, p: Node, path: Node | None, default_sev: str) -> ShapeRow:
         g = self.g
-        where = self.path(path) if path is not None else "<em>the focus node</em>"
-        notes = [_e(n) for n in _sorted(g, (x for pred in (SH.name, SH.description)
-                                            for x in g.objects(p, pred)))] \
-            if path is not None else []
-        if notes:
-            where += "<br>" + "<br>".join(f'<span class="lang">{n}</span>' for n in notes)
-        return (f"<tr><td>{where}</td><td>{self.cardinality(p)}</td>"
-                f"<td>{'<br>'.join(self.constraints(p))}</td>"
-                f"<td>{_e(self.severity(p, default_sev))}</td>"
-                f"<td>{self.messages(p)}</td></tr>\n")
+        notes = tuple(str(n) for n in _sorted(g, (x for pred in (SH.name, SH.description)
+                                                  for x in g.objects(p, pred)))) \
+            if path is not None else ()
+        return ShapeRow(path=self.path(path) if path is not None else None, notes=notes,
+                        cardinality=self.cardinality(p), constraints=tuple(self.constraints(p)),
+                        severity=self.severity(p, default_sev), messages=self.messages(p))
 
-    def sparql(self, s: Node) -> str:
+    def sparql(self, s: Node) -> tuple[SparqlConstraint, ...]:
         """Every SPARQL constraint of the shape and of its property shapes."""
         g = self.g
         holders = [(s, None)] + [(p, g.value(p, SH.path)) for p in g.objects(s, SH.property)]
@@ -853,53 +1007,44 @@ class _Shapes:
                 items.append((holder, path, c))
         items.sort(key=lambda x: (_key(g, x[1]) if x[1] is not None else "",
                                   self.query(x[2]), _key(g, x[2])))
-        out = []
-        for holder, path, c in items:
-            sev = self.severity(c, self.severity(holder, self.severity(s)))
-            on = f"<dt>Path</dt><dd>{self.path(path)}</dd>" if path is not None else ""
-            deactivated = "<dt>Deactivated</dt><dd>yes</dd>" \
-                if (c, SH.deactivated, Literal(True)) in g else ""
-            out.append('<div class="sparql">\n<dl>'
-                       f"{on}<dt>Severity</dt><dd>{_e(sev)}</dd>"
-                       f"<dt>Message</dt><dd>{self.messages(c) or '—'}</dd>{deactivated}"
-                       f"</dl>\n<pre><code>{_e(self.query(c))}</code></pre>\n</div>\n")
-        if not out:
-            return ""
-        return "<h4>SPARQL constraints</h4>\n" + "".join(out)
+        return tuple(SparqlConstraint(
+            path=self.path(path) if path is not None else None,
+            severity=self.severity(c, self.severity(holder, self.severity(s))),
+            messages=self.messages(c),
+            deactivated=(c, SH.deactivated, Literal(True)) in g,
+            query=self.query(c)) for holder, path, c in items)
 
-    def shape(self, s: Node) -> str:
+    def shape(self, s: Node) -> Shape:
         g, names = self.g, self.names
-        targets = []
+        targets: list[Value] = []
         for pred, words in _TARGETS:
             for v in _sorted(g, g.objects(s, pred)):
-                targets.append(f"{_e(words)} {_value(g, names, v)}")
+                targets.append(_words(words + " ", _value(g, names, v)))
         if any((s, RDF.type, t) in g for t in (RDFS.Class, OWL.Class)):
-            targets.append(f"class {names.link(s)} (implicit: the shape is a class)")
+            targets.append(_words("class ", names.link(s), " (implicit: the shape is a class)"))
         for t in _sorted(g, g.objects(s, SH.target)):
             select = g.value(t, SH.select)
-            targets.append("custom target" + (
-                f"<pre><code>{_e(textwrap.dedent(str(select)).strip())}</code></pre>"
-                if select is not None else " " + _value(g, names, t)))
-        info = [_row("Shape", [f"<code>{_e(s)}</code>" if isinstance(s, URIRef)
-                               else "(blank node)"]),
-                _row("Targets", targets or ["none (used from other shapes)"]),
-                _row("Description", [_literal(d) if isinstance(d, Literal) else _e(d)
-                                     for d in _sorted(g, g.objects(s, SH.description))]),
-                _row("Severity", [_e(self.severity(s))]),
-                _row("Message", [self.messages(s)] if g.value(s, SH.message) else [])]
-        rows = self.rows(s)
-        table = ("<table>\n<thead><tr><th>Path</th><th>Cardinality</th><th>Constraint</th>"
-                 "<th>Severity</th><th>Message</th></tr></thead>\n<tbody>\n"
-                 + "".join(rows) + "</tbody>\n</table>\n") if rows else ""
+            targets.append(_words("custom target", Pre(textwrap.dedent(str(select)).strip())
+                                  if select is not None else _words(" ", _value(g, names, t))))
+        messages = self.messages(s)
+        rows = [*_row("Shape", [Code(str(s)) if isinstance(s, URIRef) else "(blank node)"]),
+                *_row("Targets", targets or ["none (used from other shapes)"]),
+                *_row("Description", [_text(d) for d in
+                                      _sorted(g, g.objects(s, SH.description))]),
+                *_row("Severity", [self.severity(s)]),
+                *_row("Message", [Lines(messages)] if messages else [])]
         name = g.value(s, SH.name)
-        title = _name(name) if isinstance(name, Literal) else _e(self.name(s))
-        return (f'<section class="shape" id="{_e(names.anchors[s])}">\n<h3>{title}</h3>\n'
-                f"<dl>\n{''.join(info)}</dl>\n{table}{self.sparql(s)}</section>\n")
+        return Shape(anchor=names.anchors[s], name=self.name(s),
+                     title=_name(name) if isinstance(name, Literal) else Label(self.name(s)),
+                     rows=tuple(rows), table=self.table(s), sparql=self.sparql(s))
 
 
-def shapes_html(shapes: Graph, base: str) -> str:
-    """The SHACL shapes as one HTML page, so a person can see what the data must satisfy
-    (and what each failure message means) without reading Turtle."""
+def _sort_text(v: Value) -> str:
+    return v if isinstance(v, str) else getattr(v, "text", "")
+
+
+def shapes_doc(shapes: Graph, base: str) -> ShapesDoc:
+    """What the shapes page shows, as plain data."""
     doc = _Shapes(shapes, base)
     g = shapes
     onto = _sorted(g, g.subjects(RDF.type, OWL.Ontology))
@@ -908,19 +1053,13 @@ def shapes_html(shapes: Graph, base: str) -> str:
         titles = _sorted(g, (t for p in (DCTERMS.title, RDFS.label) for t in g.objects(onto[0], p)))
         title = str(next((t for t in titles if getattr(t, "language", None) == "en"),
                          titles[0] if titles else title))
-    descriptions = "".join(
-        f"<p{_Ontology._lang_attr(d)}>{_e(d)}</p>\n" for o in onto[:1]
-        for d in _sorted(g, (d for p in (DCTERMS.description, RDFS.comment)
-                             for d in g.objects(o, p))))
-    header = (f"<header>\n<h1>{_e(title)}</h1>\n{descriptions}"
-              f"<p>{len(doc.shapes)} node shapes. Severity is Violation unless a shape says "
-              "otherwise.</p>\n</header>\n")
-    links = "".join(f'<li><a href="#{_e(doc.names.anchors[s])}">{_e(doc.name(s))}</a></li>'
-                    for s in doc.shapes)
-    nav = (f'<nav id="toc">\n<h2>Contents</h2>\n<ol>\n<li><a href="#{_SECTION_IDS["shapes"]}">'
-           f"Node shapes</a> ({len(doc.shapes)})" + (f"<ol>{links}</ol>" if links else "")
-           + "</li>\n</ol>\n</nav>\n")
-    body = (f'<main>\n<section id="{_SECTION_IDS["shapes"]}">\n<h2>Node shapes</h2>\n'
-            + ("".join(doc.shape(s) for s in doc.shapes) or "<p>None.</p>\n")
-            + "</section>\n</main>\n")
-    return _page(title, header + nav + body)
+    descriptions = tuple(_name(d) for o in onto[:1] for d in _sorted(g, (
+        d for p in (DCTERMS.description, RDFS.comment) for d in g.objects(o, p))))
+    return ShapesDoc(title=Label(title), descriptions=descriptions,
+                     shapes=tuple(doc.shape(s) for s in doc.shapes))
+
+
+def shapes_html(shapes: Graph, base: str) -> str:
+    """The SHACL shapes as one HTML page, so a person can see what the data must satisfy
+    (and what each failure message means) without reading Turtle."""
+    return render("docs/shapes.html", doc=shapes_doc(shapes, base))

@@ -230,7 +230,8 @@ def test_every_term_has_its_anchor_and_labels(ontology, onto_page, rdf_type):
 def test_labels_carry_their_language(onto_html):
     assert '<span lang="en">Seminar</span>' in onto_html
     assert '<span lang="fr">Séminaire</span>' in onto_html
-    assert '<span lang="fr">Séance d&#x27;ouverture</span>' in onto_html
+    # the apostrophe as Jinja's autoescaping (markupsafe) writes it
+    assert '<span lang="fr">Séance d&#39;ouverture</span>' in onto_html
 
 
 def test_header_states_the_ontology_metadata(onto_page):
@@ -280,6 +281,31 @@ def test_axioms_are_shown(onto_page):
     assert "Narrower gfdo:SharedServiceCentre" in onto_page.text("NewLegalEntity")
     assert "Related gfdo:InformalNetworkDegree" in onto_page.text("InformalNetwork")
     assert "In scheme gfdo:DriverScheme" in onto_page.text("RiskSharing")
+
+
+@pytest.mark.parametrize("which", ["ontology", "shapes"])
+def test_docs_pages_have_the_site_navigation(which, onto_html, tiny_html):
+    """The issue's "the ontology page has no way back to the site": both pages extend
+    base.html, whose navigation bar links every part of the site, and the search box."""
+    text = onto_html if which == "ontology" else tiny_html
+    page = Page(text)
+    nav = text.split('<nav aria-label="Site">')[1].split("</nav>")[0]
+    assert re.findall(r'<a href="([^"]+)">([^<]+)</a>', nav) == [
+        (href, label) for label, href in NAV.links()]
+    assert f'<form class="search" action="{NAV.search}"' in text
+    assert page.tags.count("main") == 1 and page.tags.count("header") == 2
+
+
+def test_an_ontology_without_an_ontology_node_still_has_its_page():
+    g = Graph()
+    g.add((GFDO.Thing, RDF.type, OWL.Class))
+    g.add((GFDO.Thing, RDFS.label, Literal("A thing", lang="en")))
+    text = ontology_html(g, DEFAULT_BASE)
+    page = Page(text)
+    assert_sound(page, text)
+    assert "<title>Ontology</title>" in text
+    assert f"Namespace {GFDO}" in page.text("top")
+    assert "A thing" in page.text("Thing")
 
 
 def test_concepts_follow_their_scheme_in_broader_order(onto_html):
@@ -382,11 +408,14 @@ def test_blank_node_shape_is_anchored_by_its_name():
     g.add((shape, SH.name, Literal("Place <shape>")))
     g.add((shape, SH.targetClass, SCHEMA.Place))
     g.add((shape, SH.message, Literal("<script>alert(1)</script>")))
+    g.add((shape, SH.targetNode, URIRef("javascript:alert(1)")))
     text = shapes_html(g, DEFAULT_BASE)
     page = Page(text)
     assert_sound(page, text)
     assert "Place <shape>" in page.text("place-shape")
+    assert "node javascript:alert(1)" in page.text("place-shape")
     assert "<script" not in text and "&lt;script&gt;" in text
+    assert 'href="javascript' not in text
 
 
 def test_project_shapes_all_have_anchors():

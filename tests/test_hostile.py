@@ -25,10 +25,13 @@ from urllib.request import Request, urlopen
 
 import pytest
 import yaml
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 from rdflib.query import Result
 
-from gfd_kg.iris import base_from_env
+from gfd_kg import artefacts
+from gfd_kg.docs import ontology_html, shapes_html
+from gfd_kg.iris import IRIs, base_from_env
 from gfd_kg.resources import data_dir
 from gfd_kg.settings import DataLayout
 from tests.server import running_server
@@ -456,8 +459,15 @@ _PROBE = """
 })();
 """
 
+# A path that names no resource, and a query the store refuses, each with markup
+NOT_FOUND_PATH = "/person/" + quote("x'onmouseover=alert(1)&y=\u202e(" + ARABIC + ")", safe="")
+BAD_QUERY = "SELECT * WHERE { <script>alert(1)</script> \"><img src=x onerror=alert(2)> }"
+
 BROWSER_PAGES = {
     "landing": ("/", set()),
+    "country": ("/country/united-states", {TALK_TITLE}),
+    "not-found": (NOT_FOUND_PATH, set()),
+    "sparql-error": ("/sparql?" + urlencode({"query": BAD_QUERY}), {BAD_QUERY}),
     "person": (f"/{PERSON}", {PERSON_NAME}),
     "long-name": (f"/{LONG_PERSON}", {LONG_NAME}),
     "talk": (f"/{TALK}", {TALK_TITLE, PERSON_NAME}),
@@ -520,9 +530,14 @@ def test_the_probe_sees_a_script_that_runs(page):
 @pytest.mark.parametrize("name", list(BROWSER_PAGES))
 def test_browser_shows_hostile_text_and_runs_none(server, page, name):
     path, shown = BROWSER_PAGES[name]
-    page.goto(server + path)
+    response = page.goto(server + path)
     page.wait_for_load_state("load")
     shot(page, name)
+    status = response.status if response is not None else 0
+    assert status == {"not-found": 404, "sparql-error": 400}.get(name, 200)
+    if status >= 400:  # Chromium logs the page's own status as an error
+        page.errors.remove("Failed to load resource: the server responded with a status of "
+                           f"{status} ({response.status_text})")
     assert_nothing_ran(page)
     text = page.inner_text("body")
     content = page.text_content("body") or ""
@@ -542,7 +557,9 @@ def test_browser_shows_hostile_text_and_runs_none(server, page, name):
     if name == "session":
         assert page.text_content("h1") == SESSION_NAME
         assert "</script><script>alert(3)</script>" in text
-    if shown:
+    if name == "not-found":
+        assert "onmouseover=alert(1)" in content
+    if shown and path.lstrip("/") in PAGES:
         embedded = PAGES[path.lstrip("/")][1]
         scripts = page.eval_on_selector_all("script", "els => els.map(e => e.textContent)")
         strings = {s for t in scripts for s in _strings(json.loads(t))}
@@ -571,3 +588,81 @@ def test_browser_sparql_results_show_hostile_values(server, page):
     page.wait_for_selector("table#results")
     assert_nothing_ran(page)
     assert set(HOSTILE.values()) <= _result_values(page)
+
+
+# --- the documentation pages, made from hostile graphs ----------------------------------
+
+JS_IRI = URIRef("javascript:alert(1)")
+
+
+def hostile_ontology(iris: IRIs) -> Graph:
+    """The project's ontology with hostile labels, definitions and a javascript: link on a
+    class, a property and a concept, and a class of its own with a hostile name."""
+    g = artefacts.ontology(iris)
+    gfdo = iris.ontology
+    for term in (gfdo.Seminar, gfdo.withinOrganization, gfdo.SharedServiceCentre):
+        g.add((term, RDFS.label, Literal(PERSON_NAME, lang="en")))
+        g.add((term, SKOS.definition, Literal(SESSION_DESCRIPTION, lang="fr")))
+        g.add((term, RDFS.comment, Literal(TALK_TITLE)))
+        g.add((term, RDFS.seeAlso, JS_IRI))
+    g.add((gfdo.Hostile, RDF.type, OWL.Class))
+    g.add((gfdo.Hostile, SKOS.prefLabel, Literal(QUESTION_TEXT, lang="en")))
+    g.add((gfdo.Hostile, RDFS.subClassOf, JS_IRI))
+    return g
+
+
+def hostile_shapes(iris: IRIs) -> Graph:
+    """The project's shapes with a blank node shape whose name, messages, pattern and SPARQL
+    constraint carry markup, and a javascript: target."""
+    g = artefacts.shapes(iris)
+    shape, prop, sparql = BNode(), BNode(), BNode()
+    g.add((shape, RDF.type, SH.NodeShape))
+    g.add((shape, SH.name, Literal(PERSON_NAME)))
+    g.add((shape, SH.description, Literal(SESSION_DESCRIPTION, lang="en")))
+    g.add((shape, SH.targetNode, JS_IRI))
+    g.add((shape, SH.message, Literal(TALK_TITLE)))
+    g.add((shape, SH.property, prop))
+    g.add((prop, SH.path, URIRef(SCHEMA + "name")))
+    g.add((prop, SH.pattern, Literal(QUESTION_TEXT)))
+    g.add((prop, SH.message, Literal(QUESTION_TEXT, lang="en")))
+    g.add((shape, SH.sparql, sparql))
+    g.add((sparql, SH.message, Literal(PERSON_NAME)))
+    g.add((sparql, SH.select, Literal("SELECT $this WHERE { $this ?p ?o } # " + TALK_TITLE)))
+    return g
+
+
+@pytest.fixture(scope="module")
+def docs_pages(tmp_path_factory) -> dict[str, Path]:
+    iris = IRIs(BASE)
+    folder = tmp_path_factory.mktemp("hostile-docs")
+    pages = {"ontology": ontology_html(hostile_ontology(iris), iris.base),
+             "shapes": shapes_html(hostile_shapes(iris), iris.base)}
+    out = {}
+    for name, text in pages.items():
+        texts, docs = check_page(text)  # as the HTTP tests read a page
+        assert docs == []
+        for value in DOCS_SHOWN[name]:
+            assert any(value in t for t in texts), (name, value[:80])
+        out[name] = folder / f"{name}.html"
+        out[name].write_text(text, encoding="utf-8")
+    return out
+
+
+DOCS_SHOWN = {
+    "ontology": {PERSON_NAME, SESSION_DESCRIPTION, TALK_TITLE, QUESTION_TEXT},
+    "shapes": {PERSON_NAME, SESSION_DESCRIPTION, TALK_TITLE, QUESTION_TEXT},
+}
+
+
+@pytest.mark.parametrize("name", list(DOCS_SHOWN))
+def test_browser_docs_page_shows_hostile_text_and_runs_none(docs_pages, page, name):
+    page.goto(docs_pages[name].as_uri())
+    page.wait_for_load_state("load")
+    shot(page, name)
+    assert_nothing_ran(page)
+    content = page.text_content("body") or ""
+    for value in DOCS_SHOWN[name]:
+        assert value in content, value[:80]
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    assert hrefs and not [h for h in hrefs if h.strip().lower().startswith("javascript")]
+    assert "javascript:alert(1)" in content  # the IRI, as text
