@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, XSD
 
+from .diff import Release, release_iri
 from .iris import DCAT, SCHEMA, VOID, IRIs
 from .provenance import AGENDA_SOURCE, BuildInfo
 
@@ -58,8 +59,11 @@ class GraphStats:
 
 
 def void_graph(stats: GraphStats, dumps: Mapping[str, int], iris: IRIs,
-               info: BuildInfo, data_graph: str = "data") -> Graph:
-    """``stats``: the published named graphs' counts; ``dumps``: file name -> byte size."""
+               info: BuildInfo, data_graph: str = "data",
+               release: Release | None = None) -> Graph:
+    """``stats``: the published named graphs' counts; ``dumps``: file name -> byte size;
+    ``release``: the build's version, date and previous release (gfd_kg/diff.py), else
+    the package version alone."""
     g = Graph()
     ds = iris.mint("dataset", "gfd-kg")
     publisher = iris.mint("agent", "gfd-kg-project")
@@ -77,10 +81,21 @@ def void_graph(stats: GraphStats, dumps: Mapping[str, int], iris: IRIs,
     g.add((ds, DCAT.keyword, Literal("e-government", lang="en")))
     g.add((ds, DCAT.keyword, Literal("public-private partnership", lang="en")))
     g.add((ds, DCAT.keyword, Literal("OECD", lang="en")))
-    g.add((ds, DCAT.version, Literal(info.version)))
-    g.add((ds, OWL.versionInfo, Literal(info.version)))
+    version = release.version if release is not None else info.version
+    g.add((ds, DCAT.version, Literal(version)))
+    g.add((ds, OWL.versionInfo, Literal(version)))
     if info.time is not None:
         g.add((ds, DCTERMS.created, Literal(info.time.date().isoformat(), datatype=XSD.date)))
+    if release is not None and release.issued is not None:
+        g.add((ds, DCTERMS.issued, Literal(release.issued, datatype=XSD.date)))
+    previous = release.previous if release is not None else None
+    if previous is not None:
+        prev = release_iri(iris, previous.version)
+        g.add((ds, DCAT.previousVersion, prev))
+        g.add((prev, RDF.type, DCAT.Dataset))
+        g.add((prev, DCAT.version, Literal(previous.version)))
+        if previous.issued is not None:
+            g.add((prev, DCTERMS.issued, Literal(previous.issued, datatype=XSD.date)))
     g.add((ds, VOID.uriSpace, Literal(iris.base)))
     g.add((ds, VOID.sparqlEndpoint, endpoint))
     for cls in (iris.ontology.Seminar, iris.ontology.Session, SCHEMA.Person, SCHEMA.Organization,
