@@ -317,7 +317,7 @@ def diff(old: Side, new: Side) -> Changes:
         return new_labels.get(s) or old_labels.get(s)
 
     resources = [ResourceChange(s, label(s), tuple(parts)) for s, parts in by_subject.items()]
-    resources.sort(key=lambda r: ((r.label or "").casefold(), str(r.subject)))
+    resources.sort(key=lambda r: (r.label is None, (r.label or "").casefold(), str(r.subject)))
     return Changes(old, new, tuple(resources))
 
 
