@@ -170,6 +170,16 @@ def graph_stats(nt: bytes) -> tuple[Counter[str], Counter[str], dict[str, str]]:
     return classes, properties, first
 
 
+WEB_PAGE = "http://schema.org/WebPage"
+
+
+def instances(nt: bytes, cls: str) -> tuple[str, ...]:
+    """The IRIs typed ``cls`` in sorted N-Triples, in order."""
+    typed = _RDF_TYPE + b" <" + cls.encode("utf-8") + b"> .\n"
+    return tuple(line.split(b" ", 1)[0][1:-1].decode("utf-8") for line in nt.splitlines(
+        keepends=True) if line.endswith(typed) and line.startswith(b"<"))
+
+
 # -- JSON-LD ---------------------------------------------------------------------------
 
 def jsonld_context(iris: IRIs) -> dict:
@@ -316,7 +326,8 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
              if "/" not in name and not name.endswith(".html") and name not in CHANGE_FILES}
     classes, properties, first = graph_stats(data)
     stats = GraphStats(triples={name: nt.count(b"\n") for name, nt in public.items()},
-                       classes=classes, properties=properties, first=first)
+                       classes=classes, properties=properties, first=first,
+                       pages=instances(data, WEB_PAGE))
     put("void.ttl", graph_turtle_bytes(void_graph(
         stats, sizes, iris, info, release=notes.release if notes else None), iris))
     put(CHECKSUMS, "".join(f"{_sha256(folder / name)}  {name}\n"

@@ -36,7 +36,10 @@ DESCRIPTION = (
     "27-28 May 2008): its sessions, talks, chairs, moderators and speakers, their "
     "organisations and countries, the questions put to the floor, the background documents, "
     "the venues and the contacts' roles, with what each talk says about public-private "
-    "partnerships and public-public collaboration."
+    "partnerships and public-public collaboration; and what the OECD's web pages report "
+    "after it: the seminar as held, the 4th Regional Meeting of the Working Group that "
+    "followed it on 29 May 2008 with its chair and co-chairs, the two events' series, and "
+    "the delegates, experts and countries the pages list."
 )
 
 
@@ -56,6 +59,7 @@ class GraphStats:
     classes: Counter[str]
     properties: Counter[str]
     first: Mapping[str, str]  # class -> its first instance, in IRI order: the examples
+    pages: tuple[str, ...] = ()  # the web pages the data cites besides the agenda
 
 
 def void_graph(stats: GraphStats, dumps: Mapping[str, int], iris: IRIs,
@@ -77,6 +81,8 @@ def void_graph(stats: GraphStats, dumps: Mapping[str, int], iris: IRIs,
     g.add((ds, DCTERMS.publisher, publisher))
     g.add((ds, DCTERMS.creator, publisher))
     g.add((ds, DCTERMS.source, iris.source(AGENDA_SOURCE)))
+    for page in stats.pages:  # what the OECD reported (data/records/common/sources.yaml)
+        g.add((ds, DCTERMS.source, URIRef(page)))
     g.add((ds, DCTERMS.spatial, iris.mint("place", "tunis")))
     g.add((ds, DCAT.keyword, Literal("e-government", lang="en")))
     g.add((ds, DCAT.keyword, Literal("public-private partnership", lang="en")))
@@ -98,8 +104,8 @@ def void_graph(stats: GraphStats, dumps: Mapping[str, int], iris: IRIs,
             g.add((prev, DCTERMS.issued, Literal(previous.issued, datatype=XSD.date)))
     g.add((ds, VOID.uriSpace, Literal(iris.base)))
     g.add((ds, VOID.sparqlEndpoint, endpoint))
-    for cls in (iris.ontology.Seminar, iris.ontology.Session, SCHEMA.Person, SCHEMA.Organization,
-                SCHEMA.Country):
+    for cls in (iris.ontology.Seminar, iris.ontology.Session, iris.ontology.WorkingGroupMeeting,
+                SCHEMA.EventSeries, SCHEMA.Person, SCHEMA.Organization, SCHEMA.Country):
         if str(cls) in stats.first:
             g.add((ds, VOID.exampleResource, URIRef(stats.first[str(cls)])))
     g.add((publisher, RDF.type, FOAF.Organization))
