@@ -372,8 +372,7 @@ def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None
         include_personal_contacts=include_personal_contacts, notes=notes)))
     figures["seconds"]["dumps"] = time.perf_counter() - t
     figures["seconds"]["total"] = time.perf_counter() - started
-    _timed(progress, "dumps", t, f"{len(names)} files in {out}")
-    progress(f"{'release':<9} {notes.release.version}"
-             + (f", after {notes.release.previous.version}" if notes.release.previous
-                else ", the first"))
+    previous = notes.release.previous
+    _timed(progress, "dumps", t, f"{len(names)} files in {out}, release "
+           f"{notes.release.version} ({f'after {previous.version}' if previous else 'the first'})")
     return figures
