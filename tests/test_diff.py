@@ -312,3 +312,20 @@ def test_a_server_of_plain_files_has_no_changes(releases):
         r = c.get("/changes")
         assert r.status_code == 404
         assert "no list of changes" in r.text
+
+
+def test_the_page_escapes_what_the_data_says(tmp_path, iris):
+    """A label and a value that are markup stay text; a javascript: IRI is no link."""
+    from gfd_kg.diff import page_context
+    from gfd_kg.render import render
+
+    s = "<https://w3id.org/gfd-kg/person/x>"
+    name = f"{s} <http://schema.org/name> \"<script>alert(1)</script>\" <http://example.org/g> .\n"
+    old = _write(tmp_path / "old.nq", name)
+    new = _write(tmp_path / "new.nq", name + f"{s} <http://schema.org/sameAs> "
+                 "<javascript:alert(2)> <http://example.org/g> .\n")
+    page = render("changes.html", **page_context(
+        diff(load_side(old, iris), load_side(new, iris)), iris))
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'href="javascript:' not in page and "javascript:alert(2)" in page
+    assert 'href="/person/x"' in page
