@@ -42,6 +42,7 @@ from .publish import (
     PROVENANCE_GRAPH,
     PUBLIC_GRAPHS,
     merge_ntriples,
+    nquads_lines,
     ntriples_bytes,
     render,
     write_tree,
@@ -363,9 +364,10 @@ def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None
         from .publish import graph_turtle_bytes
         shapes_text = graph_turtle_bytes(shapes, iris)
     # the release: its version, and what changed since the dist/ it replaces
-    notes = release_notes(out, {g: graphs[g] for g in PUBLIC_GRAPHS}, iris,
-                          info.time.isoformat() if info.time else None,
-                          info.time.date().isoformat() if info.time else None)
+    public = {g: graphs[g] for g in PUBLIC_GRAPHS}
+    notes = release_notes(out, public, iris, info.time.isoformat() if info.time else None,
+                          info.time.date().isoformat() if info.time else None,
+                          nquads=lambda: nquads_lines(public, iris))
     names: list[str] = []
     write_tree(out, lambda folder: names.extend(render(
         folder, graphs, ontology, shapes, shapes_text, iris, info, embeddings=embeds,

@@ -41,7 +41,7 @@ The CLI's exit codes follow diff(1): 0 no change, 1 changes, 2 bad input.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,6 +136,8 @@ class Side:
     where: str
     graphs: dict[str, set[Triple]]
     release: Release | None = None
+    # triples kept only for the labels they give (``changed_sides``); None: ``graphs``
+    labelled: dict[str, set[Triple]] | None = None
 
 
 def _parse_into(graphs: dict[str, set[Triple]], quads: Iterable[ox.Quad]) -> None:
@@ -179,6 +181,68 @@ def side_of(graphs: Mapping[str, bytes], iris: IRIs, release: Release | None,
         _parse_into(parsed, (ox.Quad(t.subject, t.predicate, t.object, g)
                              for t in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)))
     return Side(where, parsed, release)
+
+
+class _Unsorted(Exception):
+    """A dump's lines are not in sorted order (it was not written by gfd-kg build)."""
+
+
+_LABEL_PREDICATES = tuple(f" <{p}> ".encode() for p in _LABELS)
+
+
+def changed_sides(old_path: Path, new_lines: Iterable[bytes]) -> tuple[Side, Side] | None:
+    """The two sides of a diff, keeping only what can differ: the lines of one side that
+    the other has not, every line with a blank node (which is compared by content), and
+    the label lines (for the labels). Both must be sorted N-Quads, as ``gfd.nq`` is
+    written; one pass over each, so a large build is never held twice in memory. None
+    when the old file is not sorted (the caller compares the whole sides)."""
+    keep: tuple[list[bytes], list[bytes]] = ([], [])
+    labels: tuple[list[bytes], list[bytes]] = ([], [])
+    end = b"\xff"
+
+    def sorted_lines(lines: Iterable[bytes]) -> Iterable[bytes]:
+        last = b""
+        for line in lines:
+            if not line.strip():
+                continue
+            if line < last:
+                raise _Unsorted
+            last = line
+            yield line
+        yield end
+
+    def seen(side: int, line: bytes) -> None:
+        if b"_:" in line:
+            keep[side].append(line)
+        elif any(p in line for p in _LABEL_PREDICATES):
+            labels[side].append(line)
+
+    try:
+        with open(old_path, "rb") as f:
+            old, new = iter(sorted_lines(f)), iter(sorted_lines(new_lines))
+            o, n = next(old), next(new)
+            while o is not end or n is not end:
+                if o == n:
+                    seen(0, o)
+                    seen(1, n)
+                    o, n = next(old), next(new)
+                elif n is end or (o is not end and o < n):
+                    keep[0].append(o)
+                    o = next(old)
+                else:
+                    keep[1].append(n)
+                    n = next(new)
+    except _Unsorted:
+        return None
+
+    def side(i: int, where: str) -> Side:
+        graphs: dict[str, set[Triple]] = {}
+        labelled: dict[str, set[Triple]] = {}
+        _parse_into(graphs, ox.parse(b"".join(keep[i]), format=ox.RdfFormat.N_QUADS))
+        _parse_into(labelled, ox.parse(b"".join(labels[i]), format=ox.RdfFormat.N_QUADS))
+        return Side(where, graphs, labelled=labelled)
+
+    return side(0, str(old_path)), side(1, "this build")
 
 
 # -- folding blank nodes -------------------------------------------------------------------
@@ -286,7 +350,7 @@ def _labels(side: Side) -> dict[ox.NamedNode, str]:
     """Each IRI's label: the first of ``_LABELS`` it has, English (or no language) first."""
     best: dict[ox.NamedNode, tuple[int, int, str]] = {}
     rank = {p: i for i, p in enumerate(_LABELS)}
-    for triples in side.graphs.values():
+    for triples in (*side.graphs.values(), *(side.labelled or {}).values()):
         for s, p, o in triples:
             if (isinstance(s, ox.NamedNode) and p.value in rank and isinstance(o, ox.Literal)):
                 key = (rank[p.value], 0 if o.language in (None, "en") else 1, o.value)
@@ -498,11 +562,13 @@ CHANGE_FILES = ("changes.ttl", "changes.html")
 
 
 def release_notes(replaced: Path, graphs: Mapping[str, bytes], iris: IRIs,
-                  time: str | None, issued: str | None) -> ReleaseNotes:
+                  time: str | None, issued: str | None,
+                  nquads: Callable[[], Iterable[bytes]] | None = None) -> ReleaseNotes:
     """The notes of a build of ``graphs`` (the public graphs: name -> sorted N-Triples)
     that replaces the build folder ``replaced`` (which may not exist). ``time``: the build
-    time (xsd:dateTime), ``issued`` its date. Raises ``DiffInputError`` when ``replaced``
-    holds a release that cannot be read."""
+    time (xsd:dateTime), ``issued`` its date; ``nquads``: the build's ``gfd.nq`` lines,
+    sorted, so that only the lines that differ are compared. Raises ``DiffInputError``
+    when ``replaced`` holds a release that cannot be read."""
     version = content_version(graphs)
     old = read_release(replaced, iris)
     if old is None:
@@ -520,8 +586,15 @@ def release_notes(replaced: Path, graphs: Mapping[str, bytes], iris: IRIs,
                                 first_release_context(release))
     else:
         release = Release(version, issued, Release(old.version, old.issued))
-    before = load_side(replaced, iris)
-    before.release = Release(old.version, old.issued)
-    changes = diff(before, side_of(graphs, iris, release))
+    sides = None
+    if nquads is not None and (replaced / "gfd.nq").is_file():
+        try:
+            sides = changed_sides(replaced / "gfd.nq", nquads())
+        except (SyntaxError, ValueError) as e:
+            raise DiffInputError(f"{replaced / 'gfd.nq'}: cannot be read as N-Quads ({e})") \
+                from None
+    before, after = sides or (load_side(replaced, iris), side_of(graphs, iris, release))
+    before.release, after.release = Release(old.version, old.issued), release
+    changes = diff(before, after)
     return ReleaseNotes(release, changes_ntriples(changes, iris, time),
                         page_context(changes, iris))

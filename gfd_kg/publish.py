@@ -137,7 +137,7 @@ def graph_turtle_bytes(graph: Graph, iris: IRIs) -> bytes:
     return turtle_bytes(ntriples_bytes(graph), iris)
 
 
-def _nquads_lines(graphs: Mapping[str, bytes], iris: IRIs) -> Iterator[bytes]:
+def nquads_lines(graphs: Mapping[str, bytes], iris: IRIs) -> Iterator[bytes]:
     """N-Quads lines of the graphs, sorted (each graph's lines are: merged as they come)."""
     def lines(name: str, nt: bytes) -> Iterator[bytes]:
         g = b" " + iris.graph(name).n3().encode("utf-8") + b" .\n"
@@ -298,7 +298,7 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
     put("gfd.jsonld", (chunk.encode("utf-8") for chunk in _jsonld_chunks(data, iris, CONTEXT)))
     put(CONTEXT, (json.dumps(jsonld_context(iris), indent=1) + "\n").encode("utf-8"))
     put_rdf("gfd.trig", _quads(public, iris), ox.RdfFormat.TRIG)
-    put("gfd.nq", _nquads_lines(public, iris))
+    put("gfd.nq", nquads_lines(public, iris))
     put_rdf(ALL_TURTLE, _triples_in_chunks(_subject_first_type_lines(
         _union_lines(public.values()))), ox.RdfFormat.TURTLE)
     put(ALL_NTRIPLES, _union_lines(public.values()))

@@ -329,3 +329,19 @@ def test_the_page_escapes_what_the_data_says(tmp_path, iris):
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert 'href="javascript:' not in page and "javascript:alert(2)" in page
     assert 'href="/person/x"' in page
+
+
+def test_the_builds_line_by_line_pass_finds_the_same_change(releases, iris, tmp_path):
+    """The build compares only the lines that differ (changed_sides); the CLI parses the
+    whole of both sides: the same change. Lines out of order fall back to the whole."""
+    from gfd_kg.diff import changed_sides
+
+    with open(releases.second / "gfd.nq", "rb") as f:
+        sides = changed_sides(releases.first / "gfd.nq", f)
+    assert sides is not None
+    assert _found(diff(*sides)) == _expected(iris)
+    assert sum(len(t) for t in sides[1].graphs.values()) < 100  # not the whole build
+    lines = (releases.first / "gfd.nq").read_bytes().splitlines(keepends=True)
+    unsorted = _write(tmp_path / "unsorted.nq", b"".join(reversed(lines)).decode("utf-8"))
+    with open(releases.second / "gfd.nq", "rb") as f:
+        assert changed_sides(unsorted, f) is None
