@@ -1,7 +1,8 @@
 """``gfd-kg``: a thin command line over the library. Exit codes: 0 success, 1 the graph
 does not conform to the shapes, 2 bad input (records, agenda, corrections, files, queries,
 options), 3 the output cannot be written, 4 the SPARQL endpoint is down or answers an
-error; 141 (128 + SIGPIPE, as a shell reports it) when the reader of the output stopped
+error (``diff`` follows diff(1): 0 no change, 1 changes, 2 bad input); 141 (128 +
+SIGPIPE, as a shell reports it) when the reader of the output stopped
 reading (``gfd-kg query ... | head``), without a traceback."""
 
 from __future__ import annotations
