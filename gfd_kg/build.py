@@ -25,6 +25,7 @@ from pathlib import Path
 from rdflib import Dataset, Graph, URIRef
 
 from . import artefacts
+from .diff import release_notes
 from .errors import GfdError
 from .fidelity import check_fidelity, read_link_rows
 from .iris import IRIs
@@ -37,7 +38,15 @@ from .model import (
     check_vocabulary,
 )
 from .provenance import BuildInfo, personal_lines, provenance_graph
-from .publish import PROVENANCE_GRAPH, merge_ntriples, ntriples_bytes, render, write_tree
+from .publish import (
+    PROVENANCE_GRAPH,
+    PUBLIC_GRAPHS,
+    merge_ntriples,
+    nquads_lines,
+    ntriples_bytes,
+    render,
+    write_tree,
+)
 from .reason import ReasoningError, Rules, infer
 from .records import Records, load_records, partition
 from .settings import DataLayout
@@ -354,11 +363,18 @@ def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None
     if shapes_text is None:
         from .publish import graph_turtle_bytes
         shapes_text = graph_turtle_bytes(shapes, iris)
+    # the release: its version, and what changed since the dist/ it replaces
+    public = {g: graphs[g] for g in PUBLIC_GRAPHS}
+    notes = release_notes(out, public, iris, info.time.isoformat() if info.time else None,
+                          info.time.date().isoformat() if info.time else None,
+                          nquads=lambda: nquads_lines(public, iris))
     names: list[str] = []
     write_tree(out, lambda folder: names.extend(render(
         folder, graphs, ontology, shapes, shapes_text, iris, info, embeddings=embeds,
-        include_personal_contacts=include_personal_contacts)))
+        include_personal_contacts=include_personal_contacts, notes=notes)))
     figures["seconds"]["dumps"] = time.perf_counter() - t
     figures["seconds"]["total"] = time.perf_counter() - started
-    _timed(progress, "dumps", t, f"{len(names)} files in {out}")
+    previous = notes.release.previous
+    _timed(progress, "dumps", t, f"{len(names)} files in {out}, release "
+           f"{notes.release.version} ({f'after {previous.version}' if previous else 'the first'})")
     return figures

@@ -1,7 +1,8 @@
 """``gfd-kg``: a thin command line over the library. Exit codes: 0 success, 1 the graph
 does not conform to the shapes, 2 bad input (records, agenda, corrections, files, queries,
 options), 3 the output cannot be written, 4 the SPARQL endpoint is down or answers an
-error; 141 (128 + SIGPIPE, as a shell reports it) when the reader of the output stopped
+error (``diff`` follows diff(1): 0 no change, 1 changes, 2 bad input); 141 (128 +
+SIGPIPE, as a shell reports it) when the reader of the output stopped
 reading (``gfd-kg query ... | head``), without a traceback."""
 
 from __future__ import annotations
@@ -198,6 +199,22 @@ def make_parser() -> argparse.ArgumentParser:
     _add_setting(p, "out")
     _add_setting(p, "base")
     p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser(
+        "diff", help="Say what changed between two builds (or two N-Quads/TriG dumps).",
+        description="Compare two builds (dist/ folders: their gfd.nq) or two N-Quads (.nq) or "
+                    "TriG (.trig) dumps: the triples removed and added in each named graph, "
+                    "grouped by the resource they describe (blank nodes inside the resource "
+                    "that reaches them), with its label. Writes Turtle in the Changeset "
+                    "vocabulary, an HTML page, or a line per change. Exit 0 no change, 1 "
+                    "changes, 2 an input cannot be read (the message names it).")
+    p.add_argument("old", metavar="OLD", help="The earlier build folder or dump.")
+    p.add_argument("new", metavar="NEW", help="The later build folder or dump.")
+    p.add_argument("--format", choices=("turtle", "html", "text"), default="turtle",
+                   help="turtle (what dist/changes.ttl holds), html (the /changes page) or "
+                        "text (one line per triple, - removed, + added). Default: turtle")
+    _add_setting(p, "base")
+    p.set_defaults(func=cmd_diff)
     return parser
 
 
@@ -390,6 +407,23 @@ def cmd_query(args: argparse.Namespace) -> int:
     else:
         print(table.text())
     return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import changes_text, diff, load_side, page_context
+    from .publish import changes_turtle
+    from .render import render
+
+    iris = IRIs(args.base)
+    changes = diff(load_side(Path(args.old), iris), load_side(Path(args.new), iris))
+    if args.format == "turtle":
+        sys.stdout.write(changes_turtle(changes, iris).decode("utf-8"))
+    elif args.format == "html":
+        sys.stdout.write(render("changes.html", **page_context(changes, iris)))
+    else:
+        sys.stdout.write(changes_text(changes, iris))
+    print(changes.summary(), file=sys.stderr)
+    return EXIT_OK if changes.empty else EXIT_INVALID
 
 
 def main(argv: list[str] | None = None) -> int:

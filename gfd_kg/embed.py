@@ -12,7 +12,13 @@ read, in schema.org terms used on types in their domain:
 - a person's ``jobTitle`` and ``affiliation`` are listed side by side: schema.org has no
   plain way to pair a title with its organisation outside an ``OrganizationRole``;
 - ``url`` is the dataset IRI (a dereferenceable page); an organisation's or place's own
-  web site goes to ``sameAs`` with its Wikidata entry, as schema.org defines that term.
+  web site goes to ``sameAs`` with its Wikidata entry, as schema.org defines that term;
+- an event a web page reports on (the OECD's pages of the seminar and of the meeting)
+  has it as ``subjectOf``, a ``WebPage`` whose ``@id`` is the source in the dataset and
+  whose ``url`` is the page's address, as the graph says (``schema:subjectOf``): the
+  event's own ``url`` stays its dataset page, the one address every node's ``url`` is;
+- the documents are one per event that gets a page: each seminar and its programme
+  items, and each event that is part of no other (the Working Group's meeting).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF
+from rdflib.namespace import DCTERMS, RDF
 from rdflib.term import Node
 
 from .errors import GfdError
@@ -31,8 +37,9 @@ from .jsontext import indented
 CONTEXT = "https://schema.org"
 
 # The graph is the agenda: the plan of a seminar that was held as planned as far as the
-# agenda can tell. Nothing in it says an item was moved or cancelled, so every event is
-# "scheduled" (schema.org's status for an event that takes place as announced).
+# agenda can tell. Nothing in it says an item was moved or cancelled, so an event is
+# "scheduled" (schema.org's status for an event that takes place as announced) unless the
+# graph gives its status (as the OECD's pages report it).
 EVENT_STATUS = "https://schema.org/EventScheduled"
 # The seminar met in person in Tunis; the agenda names no broadcast or online access.
 ATTENDANCE_MODE = "https://schema.org/OfflineEventAttendanceMode"
@@ -220,8 +227,14 @@ class _Embedder:
         # not the talks inside them.
         _put(doc, "startDate", self.texts(s, SCHEMA.startDate)[:1])
         _put(doc, "endDate", self.texts(s, SCHEMA.endDate)[:1])
-        doc["eventStatus"] = EVENT_STATUS
+        status = sorted(str(v) for v in self.g.objects(s, SCHEMA.eventStatus)
+                        if isinstance(v, URIRef))
+        doc["eventStatus"] = ("https://schema.org/" + status[0][len(str(SCHEMA)):]
+                              if status and status[0].startswith(str(SCHEMA)) else EVENT_STATUS)
         doc["eventAttendanceMode"] = ATTENDANCE_MODE
+        _put(doc, "subjectOf", [self.web_page(p) for p in sorted(
+            p for p in self.g.objects(s, SCHEMA.subjectOf) if isinstance(p, URIRef)
+            and self.is_a(p, SCHEMA.WebPage))])
         # The document's own event takes the place and the organisers of the nearest
         # event it is part of when it has none of its own (a coffee break is organised
         # by the seminar's organisers, a talk is held where its session is); the events
@@ -241,6 +254,14 @@ class _Embedder:
                 _put(up, "name", self.texts(parent, SCHEMA.name)[:1])
                 doc["superEvent"] = up
         _put(doc, "subEvent", [self.event(e) for e in self.sub_events(s)])
+        return doc
+
+    def web_page(self, s: URIRef) -> Doc:
+        """A page the event is the subject of: its address as ``url``, its title."""
+        doc: Doc = {"@type": "WebPage", "@id": str(s)}
+        _put(doc, "url", sorted(str(u) for u in self.g.objects(s, SCHEMA.url)
+                                if isinstance(u, URIRef))[:1])
+        _put(doc, "name", self.texts(s, DCTERMS.title)[:1])
         return doc
 
     def nearest(self, event: URIRef, p: URIRef) -> URIRef:
@@ -284,16 +305,20 @@ def document_name(event: URIRef, base: str) -> str:
 
 
 def _pages(data: Graph, base: str) -> Iterable[URIRef]:
-    """The events that get a page: each seminar and its programme items."""
+    """The events that get a page: each seminar and its programme items, and each event
+    of the dataset that is part of no other (a working group's meeting)."""
     seminars = {s for s in data.subjects(RDF.type, IRIs(base).ontology.Seminar)
                 if isinstance(s, URIRef)}
     items = {s for seminar in seminars for s in data.subjects(SCHEMA.superEvent, seminar)
              if isinstance(s, URIRef)}
-    return sorted(seminars | items)
+    prefix = str(IRIs(base).mint("event", ""))
+    alone = {s for s in data.subjects(RDF.type, SCHEMA.Event) if isinstance(s, URIRef)
+             and str(s).startswith(prefix) and data.value(s, SCHEMA.superEvent) is None}
+    return sorted(seminars | items | alone)
 
 
 def embeddings(data: Graph, base: str) -> dict[str, Doc]:
-    """Every seminar and programme item -> its document, keyed by file name, sorted."""
+    """Every event that gets a page -> its document, keyed by file name, sorted."""
     return {document_name(e, base): event_embedding(data, e, base) for e in _pages(data, base)}
 
 

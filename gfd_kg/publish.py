@@ -30,6 +30,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph
 from rdflib.compare import to_canonical_graph
 
+from .diff import CHANGE_FILES, CS, Changes, ReleaseNotes, changes_ntriples
 from .docs import ontology_html, shapes_html
 from .errors import OutputError
 from .iris import IRIs
@@ -118,20 +119,25 @@ def _subject_first_type_lines(lines: Iterable[bytes]) -> Iterator[bytes]:
         yield from (line for line in kept if line.split(b" ", 2)[1] != _RDF_TYPE)
 
 
-def turtle_bytes(nt: bytes, iris: IRIs) -> bytes:
-    """Turtle with the dataset's prefixes, subject by subject; the same graph gives the
-    same bytes."""
+def turtle_bytes(nt: bytes, iris: IRIs, more_prefixes: Mapping[str, str] | None = None) -> bytes:
+    """Turtle with the dataset's prefixes (and ``more_prefixes``), subject by subject; the
+    same graph gives the same bytes."""
     buffer = io.BytesIO()
     _serialise(_triples(_subject_first_type(nt)), buffer, ox.RdfFormat.TURTLE,
-               iris.prefixes_text())
+               {**iris.prefixes_text(), **(more_prefixes or {})})
     return buffer.getvalue()
+
+
+def changes_turtle(changes: Changes, iris: IRIs, created: str | None = None) -> bytes:
+    """What changed between two builds as Turtle (gfd_kg/diff.py), with the ``cs:`` prefix."""
+    return turtle_bytes(changes_ntriples(changes, iris, created), iris, {"cs": str(CS)})
 
 
 def graph_turtle_bytes(graph: Graph, iris: IRIs) -> bytes:
     return turtle_bytes(ntriples_bytes(graph), iris)
 
 
-def _nquads_lines(graphs: Mapping[str, bytes], iris: IRIs) -> Iterator[bytes]:
+def nquads_lines(graphs: Mapping[str, bytes], iris: IRIs) -> Iterator[bytes]:
     """N-Quads lines of the graphs, sorted (each graph's lines are: merged as they come)."""
     def lines(name: str, nt: bytes) -> Iterator[bytes]:
         g = b" " + iris.graph(name).n3().encode("utf-8") + b" .\n"
@@ -162,6 +168,16 @@ def graph_stats(nt: bytes) -> tuple[Counter[str], Counter[str], dict[str, str]]:
             if cls not in first and s.startswith(b"<"):
                 first[cls] = s[1:-1].decode("utf-8")
     return classes, properties, first
+
+
+WEB_PAGE = "http://schema.org/WebPage"
+
+
+def instances(nt: bytes, cls: str) -> tuple[str, ...]:
+    """The IRIs typed ``cls`` in sorted N-Triples, in order."""
+    typed = _RDF_TYPE + b" <" + cls.encode("utf-8") + b"> .\n"
+    return tuple(line.split(b" ", 1)[0][1:-1].decode("utf-8") for line in nt.splitlines(
+        keepends=True) if line.endswith(typed) and line.startswith(b"<"))
 
 
 # -- JSON-LD ---------------------------------------------------------------------------
@@ -245,11 +261,14 @@ def jsonld_text(nt: bytes, iris: IRIs, context: str | dict | None = None) -> str
 def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: Graph,
            shapes_text: bytes, iris: IRIs, info: BuildInfo,
            embeddings: Mapping[str, bytes] | None = None,
-           include_personal_contacts: bool = False) -> list[str]:
+           include_personal_contacts: bool = False,
+           notes: ReleaseNotes | None = None) -> list[str]:
     """Write every file of ``dist/`` into ``folder`` (the big ones streamed, so a large
     corpus never sits in memory twice); return their names. ``graphs``: the sorted
     N-Triples of each named graph (the public ones and ``contacts``); ``shapes_text``: the
-    shapes as written in ``shapes/``, published as they are, comments and all."""
+    shapes as written in ``shapes/``, published as they are, comments and all; ``notes``:
+    the release and what changed since the previous one (``changes.ttl``,
+    ``changes.html``)."""
     public = {name: graphs[name] for name in PUBLIC_GRAPHS}
     data = public[DATA_GRAPH]
     prefixes = iris.prefixes_text()
@@ -276,7 +295,7 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
     put("gfd.jsonld", (chunk.encode("utf-8") for chunk in _jsonld_chunks(data, iris, CONTEXT)))
     put(CONTEXT, (json.dumps(jsonld_context(iris), indent=1) + "\n").encode("utf-8"))
     put_rdf("gfd.trig", _quads(public, iris), ox.RdfFormat.TRIG)
-    put("gfd.nq", _nquads_lines(public, iris))
+    put("gfd.nq", nquads_lines(public, iris))
     put_rdf(ALL_TURTLE, _triples_in_chunks(_subject_first_type_lines(
         _union_lines(public.values()))), ox.RdfFormat.TURTLE)
     put(ALL_NTRIPLES, _union_lines(public.values()))
@@ -290,12 +309,24 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
         put(f"embed/{name}", content)
     if include_personal_contacts:
         put("contacts.ttl", turtle_bytes(graphs[CONTACTS_GRAPH], iris))
+    if notes is not None:
+        from .render import render as render_page
+
+        if notes.kept:
+            for name, content in sorted(notes.kept.items()):
+                put(name, content)
+        else:
+            put("changes.ttl", turtle_bytes(notes.ntriples, iris, {"cs": str(CS)}))
+            put("changes.html", render_page("changes.html", **notes.page).encode("utf-8"))
+    # the distributions of the dataset: not its documentation, nor the list of changes
     sizes = {name: (folder / name).stat().st_size for name in written
-             if "/" not in name and not name.endswith(".html")}
+             if "/" not in name and not name.endswith(".html") and name not in CHANGE_FILES}
     classes, properties, first = graph_stats(data)
     stats = GraphStats(triples={name: nt.count(b"\n") for name, nt in public.items()},
-                       classes=classes, properties=properties, first=first)
-    put("void.ttl", graph_turtle_bytes(void_graph(stats, sizes, iris, info), iris))
+                       classes=classes, properties=properties, first=first,
+                       pages=instances(data, WEB_PAGE))
+    put("void.ttl", graph_turtle_bytes(void_graph(
+        stats, sizes, iris, info, release=notes.release if notes else None), iris))
     put(CHECKSUMS, "".join(f"{_sha256(folder / name)}  {name}\n"
                            for name in sorted(written)).encode("utf-8"))
     return written

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, XSD
 
+from .diff import Release, release_iri
 from .iris import DCAT, SCHEMA, VOID, IRIs
 from .provenance import AGENDA_SOURCE, BuildInfo
 
@@ -35,7 +36,10 @@ DESCRIPTION = (
     "27-28 May 2008): its sessions, talks, chairs, moderators and speakers, their "
     "organisations and countries, the questions put to the floor, the background documents, "
     "the venues and the contacts' roles, with what each talk says about public-private "
-    "partnerships and public-public collaboration."
+    "partnerships and public-public collaboration; and what the OECD's web pages report "
+    "after it: the seminar as held, the 4th Regional Meeting of the Working Group that "
+    "followed it on 29 May 2008 with its chair and co-chairs, the two events' series, and "
+    "the delegates, experts and countries the pages list."
 )
 
 
@@ -55,11 +59,15 @@ class GraphStats:
     classes: Counter[str]
     properties: Counter[str]
     first: Mapping[str, str]  # class -> its first instance, in IRI order: the examples
+    pages: tuple[str, ...] = ()  # the web pages the data cites besides the agenda
 
 
 def void_graph(stats: GraphStats, dumps: Mapping[str, int], iris: IRIs,
-               info: BuildInfo, data_graph: str = "data") -> Graph:
-    """``stats``: the published named graphs' counts; ``dumps``: file name -> byte size."""
+               info: BuildInfo, data_graph: str = "data",
+               release: Release | None = None) -> Graph:
+    """``stats``: the published named graphs' counts; ``dumps``: file name -> byte size;
+    ``release``: the build's version, date and previous release (gfd_kg/diff.py), else
+    the package version alone."""
     g = Graph()
     ds = iris.mint("dataset", "gfd-kg")
     publisher = iris.mint("agent", "gfd-kg-project")
@@ -73,18 +81,31 @@ def void_graph(stats: GraphStats, dumps: Mapping[str, int], iris: IRIs,
     g.add((ds, DCTERMS.publisher, publisher))
     g.add((ds, DCTERMS.creator, publisher))
     g.add((ds, DCTERMS.source, iris.source(AGENDA_SOURCE)))
+    for page in stats.pages:  # what the OECD reported (data/records/common/sources.yaml)
+        g.add((ds, DCTERMS.source, URIRef(page)))
     g.add((ds, DCTERMS.spatial, iris.mint("place", "tunis")))
     g.add((ds, DCAT.keyword, Literal("e-government", lang="en")))
     g.add((ds, DCAT.keyword, Literal("public-private partnership", lang="en")))
     g.add((ds, DCAT.keyword, Literal("OECD", lang="en")))
-    g.add((ds, DCAT.version, Literal(info.version)))
-    g.add((ds, OWL.versionInfo, Literal(info.version)))
+    version = release.version if release is not None else info.version
+    g.add((ds, DCAT.version, Literal(version)))
+    g.add((ds, OWL.versionInfo, Literal(version)))
     if info.time is not None:
         g.add((ds, DCTERMS.created, Literal(info.time.date().isoformat(), datatype=XSD.date)))
+    if release is not None and release.issued is not None:
+        g.add((ds, DCTERMS.issued, Literal(release.issued, datatype=XSD.date)))
+    previous = release.previous if release is not None else None
+    if previous is not None:
+        prev = release_iri(iris, previous.version)
+        g.add((ds, DCAT.previousVersion, prev))
+        g.add((prev, RDF.type, DCAT.Dataset))
+        g.add((prev, DCAT.version, Literal(previous.version)))
+        if previous.issued is not None:
+            g.add((prev, DCTERMS.issued, Literal(previous.issued, datatype=XSD.date)))
     g.add((ds, VOID.uriSpace, Literal(iris.base)))
     g.add((ds, VOID.sparqlEndpoint, endpoint))
-    for cls in (iris.ontology.Seminar, iris.ontology.Session, SCHEMA.Person, SCHEMA.Organization,
-                SCHEMA.Country):
+    for cls in (iris.ontology.Seminar, iris.ontology.Session, iris.ontology.WorkingGroupMeeting,
+                SCHEMA.EventSeries, SCHEMA.Person, SCHEMA.Organization, SCHEMA.Country):
         if str(cls) in stats.first:
             g.add((ds, VOID.exampleResource, URIRef(stats.first[str(cls)])))
     g.add((publisher, RDF.type, FOAF.Organization))

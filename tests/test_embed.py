@@ -31,6 +31,7 @@ from gfd_kg.iris import SCHEMA
 # http:// namespace. Terms are compared by local name.
 VOCAB = Namespace("https://schema.org/")
 SEMINAR_ID = "gfd-2008-tunis"
+MEETING_ID = "wg-egovernment-2008-tunis"  # the Working Group's meeting of the next day
 
 
 # -- the schema.org vocabulary, offline ---------------------------------------------------
@@ -185,6 +186,11 @@ def seminar(iris) -> URIRef:
 
 
 @pytest.fixture(scope="module")
+def meeting(iris) -> URIRef:
+    return iris.mint("event", MEETING_ID)
+
+
+@pytest.fixture(scope="module")
 def items(data_graph, seminar) -> list[URIRef]:
     return sorted(data_graph.subjects(SCHEMA.superEvent, seminar))
 
@@ -195,14 +201,16 @@ def all_events(data_graph) -> list[URIRef]:
 
 
 # -- which documents -----------------------------------------------------------------------
-def test_one_document_for_the_seminar_and_each_programme_item(docs, seminar, items, iris):
+def test_one_document_for_the_seminar_each_programme_item_and_the_meeting(
+        docs, seminar, items, meeting, iris):
     assert len(items) == 11
-    expected = {document_name(e, iris.base): str(e) for e in [seminar, *items]}
+    expected = {document_name(e, iris.base): str(e) for e in [seminar, *items, meeting]}
     assert {name: doc["@id"] for name, doc in docs.items()} == expected
     assert "gfd-2008-tunis.jsonld" in docs
     assert docs["gfd-2008-tunis--session-2.jsonld"]["@id"] == str(iris.mint(
         "event", "gfd-2008-tunis/session-2"))
     assert all(doc["@context"] == "https://schema.org" for doc in docs.values())
+    assert docs[f"{MEETING_ID}.jsonld"]["@id"] == str(meeting)
 
 
 def test_a_non_event_is_refused(data_graph, iris):
@@ -228,7 +236,8 @@ def test_no_ontology_term_and_no_blank_node(docs, iris):
             assert all(k.startswith("@") or ":" not in k for k in node), (name, node)
             if "@id" in node:
                 assert node["@id"].startswith(iris.base), (name, node["@id"])
-                assert node.get("url", node["@id"]) == node["@id"], (name, node["@id"])
+                if _types(node) != ["WebPage"]:  # a web page's url is its address
+                    assert node.get("url", node["@id"]) == node["@id"], (name, node["@id"])
 
 
 @pytest.mark.parametrize("doc, wrong", [
@@ -270,7 +279,8 @@ def test_each_document_has_the_required_event_properties(docs, data_graph):
         e = URIRef(doc["@id"])
         assert doc["name"] == str(data_graph.value(e, SCHEMA.name)), name
         assert doc["startDate"] == str(data_graph.value(e, SCHEMA.startDate)), name
-        assert doc["endDate"] == str(data_graph.value(e, SCHEMA.endDate)), name
+        end = data_graph.value(e, SCHEMA.endDate)  # the meeting's pages give its day only
+        assert doc.get("endDate") == (str(end) if end is not None else None), name
         assert doc["eventStatus"] == EVENT_STATUS == "https://schema.org/EventScheduled"
         assert doc["eventAttendanceMode"] == ATTENDANCE_MODE
         location = doc["location"]
@@ -322,6 +332,49 @@ def test_the_superevent_is_named_not_nested(docs, seminar):
 def test_a_coffee_break_takes_the_seminars_organizers(docs):
     seminar = docs["gfd-2008-tunis.jsonld"]
     assert docs["gfd-2008-tunis--coffee-break-1.jsonld"]["organizer"] == seminar["organizer"]
+
+
+# The OECD's page of each event, as sources.yaml gives it: its address and title.
+PAGES = {
+    SEMINAR_ID: ("oecd-2008-tunis-seminar-page",
+                 "http://www.oecd.org/mena/sixthhighlevelseminaronpartnershipsandframeworksfor"
+                 "collaborationone-governmentintunistunisia28may2008.htm",
+                 "Sixth High Level Seminar on Partnerships and Frameworks for Collaboration on "
+                 "e-Government in Tunis, Tunisia, 28 May 2008"),
+    MEETING_ID: ("oecd-2008-tunis-meeting-page",
+                 "http://www.oecd.org/mena/fourthregionalmeetingofthegfdworkinggroupone-"
+                 "governmentandadministrativesimplificationintunistunisia29may2008.htm",
+                 "Fourth Regional Meeting of the GfD Working Group on e-government and "
+                 "Administrative Simplification in Tunis, Tunisia, 29 May 2008"),
+}
+
+
+@pytest.mark.parametrize("event", sorted(PAGES))
+def test_a_reported_event_is_the_subject_of_its_oecd_page(docs, event, iris):
+    source, url, title = PAGES[event]
+    assert docs[f"{event}.jsonld"]["subjectOf"] == {
+        "@type": "WebPage", "@id": str(iris.source(source)), "url": url, "name": title}
+    assert docs[f"{event}.jsonld"]["url"] == str(iris.mint("event", event))
+
+
+def test_only_the_reported_events_have_a_page(docs):
+    assert sorted(name for name, doc in docs.items() if "subjectOf" in doc) == [
+        f"{event}.jsonld" for event in sorted(PAGES)]
+
+
+def test_the_meeting_as_its_page_reports_it(docs, iris):
+    doc = docs[f"{MEETING_ID}.jsonld"]
+    assert doc["@type"] == "Event"
+    assert doc["name"] == ("Fourth Regional Meeting of the GfD Working Group on e-government "
+                           "and Administrative Simplification")
+    assert doc["startDate"] == "2008-05-29" and "endDate" not in doc
+    assert doc["eventStatus"] == "https://schema.org/EventScheduled"  # as its page reports
+    assert doc["location"]["@id"] == str(iris.mint("place", "tunis"))
+    # the chair and the two co-chairs, the same person nodes as the seminar's
+    assert [o["@id"] for o in doc["organizer"]] == [
+        str(iris.mint("person", p)) for p in ("byung-chun-kim", "salem-al-shair",
+                                               "vincenzo-schioppa")]
+    assert "superEvent" not in doc and "subEvent" not in doc and "performer" not in doc
 
 
 # -- (c) the whole programme nested in the seminar --------------------------------------------

@@ -216,6 +216,51 @@ def test_void_describes_the_dataset(void, iris):
     assert (service, DCAT.servesDataset, ds) in void
 
 
+def test_void_counts_every_class_of_the_data_graph(void, dist, iris):
+    """Every class's instances, the kinds the OECD's pages brought in included."""
+    data = Graph().parse(dist / "gfd.nt", format="nt")
+    ds = iris.mint("dataset", "gfd-kg")
+    counted = {void.value(p, VOID["class"]): int(void.value(p, VOID.entities))
+               for p in void.objects(ds, VOID.classPartition)}
+    expected = {c: len(set(data.subjects(RDF.type, c))) for c in set(data.objects(None, RDF.type))
+                if isinstance(c, URIRef)}
+    assert counted == expected
+    o, schema = iris.ontology, "http://schema.org/"
+    new_kinds = {o.WorkingGroupMeeting: 1, URIRef(schema + "EventSeries"): 2,
+                 URIRef(schema + "WebPage"): 2}  # data/records: reported.yaml, series.yaml,
+    assert {c: counted.get(c) for c in new_kinds} == new_kinds  # sources.yaml
+    assert counted[o.ReportedParticipation] >= 1 and counted[o.ListedParticipant] >= 1
+
+
+def test_void_names_every_source_and_an_example_of_each_kind_of_event(void, iris):
+    ds = iris.mint("dataset", "gfd-kg")
+    dct = "http://purl.org/dc/terms/"
+    assert set(void.objects(ds, URIRef(dct + "source"))) == {
+        iris.source(s) for s in ("gfd-2008-tunis-agenda", "oecd-2008-tunis-seminar-page",
+                                 "oecd-2008-tunis-meeting-page")}
+    examples = set(void.objects(ds, VOID.exampleResource))
+    assert {iris.mint("event", "gfd-2008-tunis"), iris.mint("event", "wg-egovernment-2008-tunis"),
+            iris.mint("series", "wg-egovernment-high-level-seminars")} <= examples
+
+
+def test_the_meeting_has_its_embedding(dist, iris):
+    doc = json.loads((dist / "embed" / "wg-egovernment-2008-tunis.jsonld").read_text("utf-8"))
+    assert doc["@id"] == str(iris.mint("event", "wg-egovernment-2008-tunis"))
+
+
+def test_void_records_the_release(void, dist, iris):
+    """A first build: its version is the package's and a content hash, issued on the build
+    time's date, with no previous version (tests/test_diff.py builds a second)."""
+    from gfd_kg import __version__
+
+    ds = iris.mint("dataset", "gfd-kg")
+    version = str(void.value(ds, DCAT.version))
+    assert version.startswith(__version__ + "+") and len(version) == len(__version__) + 13
+    assert str(void.value(ds, URIRef("http://purl.org/dc/terms/issued"))) == "2026-11-27"
+    assert void.value(ds, DCAT.previousVersion) is None
+    assert (dist / "changes.ttl").is_file() and (dist / "changes.html").is_file()
+
+
 # -- determinism ------------------------------------------------------------------------
 
 def test_two_builds_give_identical_bytes_for_every_file(dist, tmp_path):

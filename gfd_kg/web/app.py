@@ -75,6 +75,9 @@ ABOUT_DOWNLOADS = {
     "void.ttl": "The dataset's description in VoID and DCAT: licence, sources, sizes and "
                 "every download.",
     "SHA256SUMS": "The SHA-256 of every file (sha256sum --check SHA256SUMS).",
+    "changes.ttl": "What changed since the previous release, triple by triple, in the "
+                   "Changeset vocabulary (the page /changes).",
+    "changes.html": "What changed since the previous release, as a page (/changes).",
 }
 
 
@@ -234,6 +237,23 @@ async def docs_page(request: Request) -> Response:
     if name not in files:
         return plain(404, f"no {kind} documentation on this server")
     return FileResponse(files[name], media_type=with_charset(media), headers={"Vary": "Accept"})
+
+
+async def changes(request: Request) -> Response:
+    """What changed since the previous release (the build's changes.html / changes.ttl,
+    gfd_kg/diff.py); a first release's page says it is the first. 404 when the server
+    serves no build."""
+    site: Site = request.app.state.site
+    files = site.downloads()
+    if request.url.path.endswith(".ttl"):
+        media: str | None = TURTLE
+    else:
+        media = asked(request, "resource", (HTML, TURTLE))
+    name = "changes.ttl" if media == TURTLE else "changes.html"
+    if name not in files:
+        return plain(404, "this server has no list of changes (serve a build to get one)")
+    return FileResponse(files[name], media_type=with_charset(media or HTML),
+                        headers={"Vary": "Accept"})
 
 
 async def resource(request: Request) -> Response:
@@ -407,6 +427,8 @@ def create_app(site: Site) -> Starlette:
         Route("/ontology", lambda r: RedirectResponse("/ontology/", 301)),
         Route("/ontology/", docs_page, methods=["GET", "HEAD"]),
         Route("/shapes/", docs_page, methods=["GET", "HEAD"]),
+        Route("/changes", changes, methods=["GET", "HEAD"]),
+        Route("/changes.ttl", changes, methods=["GET", "HEAD"]),
         Route("/{path:path}", resource, methods=["GET", "HEAD"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
