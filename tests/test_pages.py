@@ -603,7 +603,7 @@ def test_results_page_links_dataset_iris(data_graph, examples, iris):
     results = results[:results.index("</table>")]
     head = re.findall(r'<th scope="col">\?(\w+)</th>', results)
     assert tuple(head) == table.variables
-    rows = re.findall(r"<tr>(<td>.*?)</tr>", results)
+    rows = re.findall(r"<tr>(<td .*?)</tr>", results)
     assert len(rows) == len(table.rows) == 33
     link = f'<a href="/event/gfd-2008-tunis/registration">{iris.base}event/gfd-2008-tunis/' \
            f'registration</a>'
