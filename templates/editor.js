@@ -70,6 +70,7 @@
       return tab;
     } : false,
     requestConfig: { endpoint: endpoint, method: "POST" },
+    autofocus: false,  // the page opens at its top, not scrolled to the editor
     copyEndpointOnNewTab: true,
     persistenceId: null,
     endpointCatalogueOptions: {

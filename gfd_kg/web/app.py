@@ -150,7 +150,7 @@ async def landing(request: Request) -> Response:
                                           key=lambda f: (order.get(f[0], len(order)), f[0]))
                  if path.is_file()]
     info = pages.LandingInfo(
-        title="gfd-kg: the GfD e-government seminar of Tunis, May 2008, as linked data",
+        title="gfd-kg: the GfD e-government seminar and meeting of Tunis, May 2008, as linked data",
         description=("The agenda of the OECD Good Governance for Development (GfD) in Arab "
                      "Countries 6th High Level Seminar on Partnerships and Frameworks for "
                      "Collaboration on E-Government (Tunis, 27-28 May 2008) as linked data: "

@@ -33,7 +33,7 @@ FILES = {"yasgui.min.js": "text/javascript; charset=utf-8",
          "yasgui.min.css": "text/css; charset=utf-8"}
 SCRIPT = "editor.js"  # ours, in templates/
 # a checkout: the folder above the package, where package.json and node_modules are
-_CHECKOUT = Path(__file__).resolve().parent.parent.parent
+CHECKOUT = Path(__file__).resolve().parent.parent.parent
 HOW_TO_GET_IT = ("in a checkout run `bash scripts/npm-deps.sh` (npm ci); for an installed "
                  "gfd-kg, `npm install @zazuko/yasgui` somewhere and give that node_modules "
                  f"folder as --assets DIR (or {ASSETS_ENV})")
@@ -76,8 +76,8 @@ def find_assets(given: str = "") -> Assets | None:
         raise SourceError(f"--assets {given}: no YASGUI build there (give the folder with "
                           f"{' and '.join(FILES)}, or a node_modules folder with {BUILD}); "
                           + HOW_TO_GET_IT)
-    build = _CHECKOUT / "node_modules" / BUILD
-    if (_CHECKOUT / "package.json").is_file() and _built(build):
+    build = CHECKOUT / "node_modules" / BUILD
+    if (CHECKOUT / "package.json").is_file() and _built(build):
         return Assets(build, _version(build))
     return None
 
