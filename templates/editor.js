@@ -13,7 +13,7 @@
   var Yasgui = window.Yasgui;
   var endpoint = new URL(config.endpoint, window.location.href).href;
   var textarea = form.querySelector("textarea");
-  var first = textarea && textarea.value.trim() ? textarea.value : "";
+  var first = textarea && textarea.value.trim() ? textarea.value : config.query;
 
   // the prefix completion offers the dataset's prefixes (and adds their PREFIX line)
   var offered = Object.keys(config.prefixes).sort().map(function (p) {
@@ -60,10 +60,13 @@
   form.parentNode.insertBefore(editor, form);
   form.hidden = true;
 
-  // a link YASGUI shared (it names the endpoint) opens as YASGUI's tab and runs there,
-  // always on this site's endpoint; the page's own ?query= links fill the editor only
-  var params = new URL(window.location.href).searchParams;
-  var shared = params.has("query") && params.has("endpoint");
+  // a link YASGUI shared (its query and endpoint, after # or ?) opens as YASGUI's tab and
+  // runs there, always on this site's endpoint; the page's own ?query= links fill the
+  // editor only
+  var shared = [window.location.search, window.location.hash].some(function (part) {
+    var params = new URLSearchParams(part.slice(1));
+    return params.has("query") && params.has("endpoint");
+  });
   var yasgui = new Yasgui(host, {
     populateFromUrl: shared ? function (tab) {
       tab.requestConfig = Object.assign({}, tab.requestConfig, { endpoint: endpoint });

@@ -379,3 +379,32 @@ def _xsd(name: str):
     from rdflib.namespace import XSD
 
     return XSD[name]
+
+
+def test_a_shared_link_opens_the_query_in_yasgui_on_this_endpoint(server, browser, dist):
+    """YASGUI's own shareable link (its URL state) opens the query in the editor and runs
+    it there, on this site's endpoint even when the link names another."""
+    [expected] = cli_query(dist, COUNT_PERSONS)
+    context, page = new_page(browser)
+    try:
+        page.goto(server + "/sparql")
+        page.wait_for_selector(".yasqe .CodeMirror")
+        type_query(page, COUNT_PERSONS)
+        link = page.evaluate("window.gfdEditor.getTab().getShareableLink()")
+        assert urlsplit(link).path == "/sparql" and "endpoint=" in link
+        elsewhere = link.replace(quote(server + "/sparql", safe=""),
+                                 quote("http://example.org/sparql", safe=""))
+        assert elsewhere != link
+        for url in (link, elsewhere):
+            page.goto("about:blank")  # a new load, not a change of the fragment
+            page.goto(url)
+            cell = page.locator(".yasr table.dataTable tbody tr").first.locator("td").nth(1)
+            cell.wait_for()
+            assert cell.inner_text().split('"')[1] == expected["persons"]
+            assert page.evaluate("window.gfdEditor.getTab().getQuery()") == COUNT_PERSONS
+            assert page.evaluate("window.gfdEditor.getTab().getEndpoint()") == \
+                server + "/sparql"
+            assert page.locator("table#results").is_hidden()  # the editor's answer only
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        context.close()

@@ -86,6 +86,17 @@ def script_path() -> Path:
     return templates_dir() / SCRIPT
 
 
+DEFAULT_QUERY = """PREFIX schema: <http://schema.org/>
+
+SELECT ?person ?name ?jobTitle WHERE {
+  ?person a schema:Person ;
+          schema:name ?name .
+  OPTIONAL { ?person schema:jobTitle ?jobTitle }
+}
+ORDER BY ?name
+"""  # the landing page's form holds it too
+
+
 # --- the configuration the page embeds (a JSON data block the script reads) ----------
 
 _PARAMETER_RE = re.compile(r"\(parameter \?(\w+)\)|Parameter: \?(\w+)")
@@ -129,11 +140,12 @@ def editor_config(examples: list[QueryFile], prefixes: dict[str, str],
                   endpoint: str) -> dict[str, Any]:
     """What the script starts YASGUI with: the endpoint (a path, resolved against the
     page's address by the script), the dataset's prefixes (for the prefix completion and
-    the result table's short IRIs) and every example query with its title and why. The
-    first query is the form's, read from its textarea."""
+    the result table's short IRIs), the query to start with where the form has none, and
+    every example query with its title and why."""
     return {
         "endpoint": endpoint,
         "prefixes": prefixes,
+        "query": DEFAULT_QUERY,
         "examples": [{"name": q.name, "title": q.title, "why": q.why,
                       "query": example_text(q, prefixes)} for q in examples],
     }

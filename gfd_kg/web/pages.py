@@ -38,7 +38,7 @@ from ..query import QueryFile, Table
 from ..render import NAV, Nav, render
 from ..render import safe_href as _safe_href
 from .conneg import RESOURCE_TYPES
-from .editor import Editor
+from .editor import DEFAULT_QUERY, Editor
 
 # --- the frame every page shares: templates/base.html ------------------------------
 
@@ -100,17 +100,6 @@ class LandingInfo:
     counts: dict[str, int] = field(default_factory=dict)  # {"people": 32, ...}, in order
     embedding: str | None = None  # the dataset as schema.org JSON-LD
     editor: Editor | None = None  # YASGUI, when its files are served
-
-
-DEFAULT_QUERY = """PREFIX schema: <http://schema.org/>
-
-SELECT ?person ?name ?jobTitle WHERE {
-  ?person a schema:Person ;
-          schema:name ?name .
-  OPTIONAL { ?person schema:jobTitle ?jobTitle }
-}
-ORDER BY ?name
-"""
 
 
 def _size(n: int) -> str:
