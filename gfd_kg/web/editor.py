@@ -15,8 +15,10 @@ our script (``/static/editor.js``); any other name under ``/static/`` is 404."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,11 +164,19 @@ class Editor:
     config: dict[str, Any]
 
 
-def editor(assets: Assets | None, examples: list[QueryFile], prefixes: dict[str, str],
-           endpoint: str) -> Editor | None:
+def editor(assets: Assets | None, examples: Sequence[QueryFile],
+           prefixes: tuple[tuple[str, str], ...], endpoint: str) -> Editor | None:
+    """The editor of a page, None without its files. Made once per site and endpoint: the
+    examples' bindings are a parse each (tens of milliseconds for all)."""
     if assets is None:
         return None
+    return _editor(assets, tuple(examples), prefixes, endpoint)
+
+
+@functools.lru_cache(maxsize=16)
+def _editor(assets: Assets, examples: tuple[QueryFile, ...],
+            prefixes: tuple[tuple[str, str], ...], endpoint: str) -> Editor:
     v = f"?v={assets.version}"
     return Editor(script="/static/" + SCRIPT + v, stylesheet="/static/yasgui/yasgui.min.css" + v,
                   library="/static/yasgui/yasgui.min.js" + v,
-                  config=editor_config(examples, prefixes, endpoint))
+                  config=editor_config(list(examples), dict(prefixes), endpoint))

@@ -184,7 +184,7 @@ def triples_of(body: bytes) -> Table:
 
 def page_editor(site: Site) -> Editor | None:
     """The query editor of the pages, None when its files are not served."""
-    return editor(site.assets, site.examples, dict(site.prefixes), "/sparql")
+    return editor(site.assets, site.examples, site.prefixes, "/sparql")
 
 
 def results_page(site: Site, query: str, outcome: QueryAnswer | QueryFailed,
