@@ -106,7 +106,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="Turtle, N-Triples, N-Quads, TriG or JSON-LD files to serve instead "
                         "of the build.")
     for name in ("host", "port", "store", "timeout", "max_rows", "max_query_bytes", "workers",
-                 "max_waiting", "max_per_client", "out", "base"):
+                 "max_waiting", "max_per_client", "out", "base", "assets"):
         _add_setting(p, name)
     p.add_argument("--include-personal-contacts", action="store_true",
                    help="Also serve the personal contact details (the build's contacts.ttl, "
@@ -279,6 +279,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .web.editor import HOW_TO_GET_IT
     from .web.runner import Limits
     from .web.server import check_address, serve
 
@@ -299,6 +300,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         port = check_address(args.host, port)  # first: a port in use is said before the load
         site, paths, graphs = _site(args, limits)
+        if site.assets is None:
+            print(f"editor    off: the pages have the plain query form ({HOW_TO_GET_IT})",
+                  flush=True)
         with site:
             site.load(paths, graphs, in_memory=args.store == "memory")
             url = f"http://{args.host}:{port}/"
@@ -313,13 +317,15 @@ def _site(args: argparse.Namespace, limits: Limits) -> tuple[Site, list[Path], d
     """What to serve: the site (not loaded yet), the files to load in its store (the build's
     dataset, or the paths given) and the named graph of each file that needs one."""
     from .query import load_query
+    from .web.editor import find_assets
     from .web.runner import ClientCounts
     from .web.site import Site
 
     counts = ClientCounts(rows=4 * limits.workers + 4)  # a row a worker, and their successors
     iris = IRIs(args.base)
     if args.paths:
-        return Site(iris.base, limits, counts=counts), [Path(p) for p in args.paths], {}
+        return Site(iris.base, limits, counts=counts, assets=find_assets(args.assets)), \
+            [Path(p) for p in args.paths], {}
     out = Path(args.out)
     paths, graphs = dataset_files(out), {}
     if args.include_personal_contacts:
@@ -330,7 +336,8 @@ def _site(args: argparse.Namespace, limits: Limits) -> tuple[Site, list[Path], d
         paths.append(contacts)
         graphs[contacts] = str(iris.graph("contacts"))
     examples = [load_query(p) for p in sorted(resources.queries_dir().glob("*.rq"))]
-    return Site(iris.base, limits, dist=out, examples=examples, counts=counts), paths, graphs
+    return Site(iris.base, limits, dist=out, examples=examples, counts=counts,
+                assets=find_assets(args.assets)), paths, graphs
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

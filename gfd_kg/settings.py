@@ -55,6 +55,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("max_per_client", "4",
                 "Queries one client address may have running or waiting; more get 429. One "
                 "client never runs on every worker at once: another client finds one free."),
+        Setting("assets", "",
+                "Folder with the query editor's files (YASGUI: yasgui.min.js and "
+                "yasgui.min.css), or a node_modules folder npm installed @zazuko/yasgui into; "
+                "without them the pages keep the plain query form.",
+                env="GFD_KG_ASSETS",
+                unset="the checkout's node_modules (scripts/npm-deps.sh), else no editor"),
         Setting("include_personal_contacts", "off",
                 "Also write contacts.ttl: the telephone and fax numbers and e-mail addresses "
                 "of the named contacts. Off by default: they are personal data."),

@@ -4,6 +4,9 @@
 #                                wrote; tests/test_one_download.py runs every query with it
 #                                over gfd-all.ttl. Held at 4.x: 5.x needs Node.js 22 (its
 #                                HTTP client, undici 8, fails to load on Node.js 20).
+#   @zazuko/yasgui               YASGUI, the query editor of the landing page and /sparql:
+#                                `gfd-kg serve` serves its built script and stylesheet
+#                                from node_modules/@zazuko/yasgui/build (gfd_kg/web/editor.py).
 # `npm ci` runs only when node_modules is missing or was installed from other package files
 # (a stamp in node_modules holds their digest); node and npm come from system-deps.sh.
 set -euo pipefail

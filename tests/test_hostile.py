@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 from urllib.request import Request, urlopen
 
 import pytest
@@ -225,11 +225,22 @@ def _is_hostile_copy(s: str) -> bool:
     return "alert(" in s or ARABIC in s or "\u202e" in s or len(s) >= 5000
 
 
+# the query editor's scripts (served by the app from /static/) and its JSON configuration
+_EDITOR_SCRIPT = re.compile(r' src="/static/[a-z/.]+\?v=[0-9A-Za-z.-]+" defer')
+_EDITOR_CONFIG = ' type="application/json" id="editor-config"'
+
+
 def check_page(html_text: str) -> tuple[list[str], list[Any]]:
     """Assert the page cannot run the data; return its text nodes and its JSON-LD docs."""
     blocks = list(_LD_JSON.finditer(html_text))
     docs = []
     for m in blocks:
+        if _EDITOR_SCRIPT.fullmatch(m.group(1)) and not m.group(2):
+            continue  # YASGUI's script or ours (gfd_kg/web/editor.py), by address
+        if m.group(1) == _EDITOR_CONFIG:  # the editor's configuration: no text of the data
+            config = json.loads(m.group(2))
+            assert not any(_is_hostile_copy(s) for s in _strings(config))
+            continue
         assert re.search(r'\btype="application/ld\+json"', m.group(1)), m.group(0)[:200]
         body = m.group(2)
         # the element ends at the first "</script": inside, no string may contain it,
@@ -246,7 +257,9 @@ def check_page(html_text: str) -> tuple[list[str], list[Any]]:
     parser.close()
     for tag, attrs in parser.elements:
         assert tag not in ("img", "iframe", "object", "embed"), (tag, attrs)
-        assert tag != "script" or dict(attrs).get("type") == "application/ld+json"
+        assert tag != "script" or dict(attrs).get("type") == "application/ld+json" or \
+            str(dict(attrs).get("src")).startswith("/static/") or \
+            dict(attrs) == {"type": "application/json", "id": "editor-config"}, attrs
         for name, value in attrs:
             assert not name.startswith("on"), (tag, attrs)
             if name in ("href", "src", "action") and value:
@@ -492,11 +505,19 @@ def page(browser):  # noqa: F811 - the shared fixture, by its name
         d.dismiss()
 
     pg.on("dialog", on_dialog)
-    # pages load nothing but themselves: any other request (<img src=x>...) is the data's
+    # pages load nothing but themselves and the query editor's files: any other request
+    # (<img src=x>...) is the data's
     pg.on("request", lambda r: pg.requests.append(r.url) if r.resource_type != "document"
-          else None)
+          and not _editor_request(r) else None)
     yield pg
     context.close()
+
+
+def _editor_request(request) -> bool:
+    """The editor's files, or a query the editor sends to the site's own endpoint."""
+    parts = urlsplit(request.url)
+    return parts.hostname == "127.0.0.1" and (parts.path.startswith("/static/") or (
+        parts.path == "/sparql" and request.resource_type in ("fetch", "xhr")))
 
 
 def shot(page, name: str) -> None:
@@ -514,7 +535,9 @@ def assert_nothing_ran(page) -> None:
         || [...e.attributes].some(a => a.name.startsWith('on'))).length""") == 0
     scripts = page.eval_on_selector_all("script", "els => els.map(e => [e.type, e.textContent])")
     for kind, text in scripts:
-        assert kind == "application/ld+json"
+        if kind == "" and text == "":  # the editor's, by address (checked by check_page)
+            continue
+        assert kind in ("application/ld+json", "application/json")
         for s in _strings(json.loads(text)):
             if _is_hostile_copy(s):
                 assert s in HOSTILE.values(), s[:300]
@@ -583,11 +606,16 @@ def test_browser_sparql_results_show_hostile_values(server, page):
     assert set(HOSTILE.values()) <= _result_values(page)
     assert "<script>alert(1)</script>" in page.inner_text("table#results")
     assert page.input_value("textarea[name='query']") == HOSTILE_QUERY
-    # and run again from the form, as a person would
-    page.click("#run-query")
-    page.wait_for_selector("table#results")
+    # and run again in the editor that took the form's place, as a person would: YASGUI's
+    # table shows the values as text too, and runs none of them
+    page.wait_for_selector(".yasqe .CodeMirror")
+    assert page.evaluate("window.gfdEditor.getTab().getQuery()") == HOSTILE_QUERY
+    page.click(".yasqe_queryButton")
+    page.locator(".yasr table.dataTable tbody tr").first.wait_for()
+    assert page.locator("table#results").is_hidden()  # the page's answer gave way
     assert_nothing_ran(page)
-    assert set(HOSTILE.values()) <= _result_values(page)
+    assert "<script>alert(1)</script>" in page.inner_text(".yasr table.dataTable")
+    shot(page, "results-editor")
 
 
 # --- the documentation pages, made from hostile graphs ----------------------------------

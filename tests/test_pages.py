@@ -7,7 +7,6 @@ every other node in them, and the labels of predicates and classes from the onto
 
 from __future__ import annotations
 
-import html
 import itertools
 import json
 import re
@@ -15,6 +14,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from markupsafe import escape
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 
@@ -25,6 +25,7 @@ from gfd_kg.render import NAV
 from gfd_kg.resources import ontology_dir, queries_dir
 from gfd_kg.web.pages import (
     Download,
+    EventLine,
     LandingInfo,
     error_page,
     landing_page,
@@ -598,15 +599,19 @@ def test_results_page_links_dataset_iris(data_graph, examples, iris):
     textarea = re.search(r"<textarea[^>]*>\n(.*?)</textarea>", html_text, re.S).group(1)
     assert textarea.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"') \
         .replace("&#x27;", "'").replace("&amp;", "&") == query
-    results = html_text[html_text.index('<table id="results">'):]
+    results = html_text[html_text.index('<table id="results" class="results">'):]
     results = results[:results.index("</table>")]
     head = re.findall(r'<th scope="col">\?(\w+)</th>', results)
     assert tuple(head) == table.variables
-    rows = re.findall(r"<tr>(<td>.*?)</tr>", results)
+    rows = re.findall(r"<tr>(<td .*?)</tr>", results)
     assert len(rows) == len(table.rows) == 33
     link = f'<a href="/event/gfd-2008-tunis/registration">{iris.base}event/gfd-2008-tunis/' \
            f'registration</a>'
     assert link in results
+    # a time as people read it, the raw value in the title
+    assert '<time datetime="2008-05-28T08:30:00+02:00" title="2008-05-28T08:30:00+02:00 ' \
+           '(xsd:dateTime)">Wednesday 28 May 2008, 08:30</time>' in results
+    assert "editor-config" not in html_text  # no editor given: the plain form only
     # examples fill the form
     runs = [h for h, _t in p.links if h.startswith("/sparql?")]
     assert len(runs) == len(examples)
@@ -638,8 +643,11 @@ def _info(examples: list[QueryFile]) -> LandingInfo:
     return LandingInfo(
         title="gfd-kg: the GfD 2008 Tunis seminar", description="First paragraph.\n\nSecond.",
         licence_href="https://creativecommons.org/licenses/by/4.0/",
-        licence_label="CC BY 4.0", seminar_href="/event/gfd-2008-tunis",
+        licence_label="CC BY 4.0",
         sparql_href="/sparql", void_href="/void.ttl", ontology_href="/ontology/",
+        events=[EventLine("/event/gfd-2008-tunis", "The seminar", "2008-05-27T19:00:00+02:00",
+                          "2008-05-28T18:30:00+02:00", "Tunis"),
+                EventLine("/event/wg-egovernment-2008-tunis", "The meeting", "2008-05-29")],
         downloads=[Download("gfd.ttl", 123456, "text/turtle", "/download/gfd.ttl"),
                    Download("void.ttl", 999, "text/turtle", "/download/void.ttl")],
         examples=examples, counts={"people": 32, "programme items": 11})
@@ -657,7 +665,7 @@ def test_landing_page(examples):
     assert "<code>text/turtle</code>" in downloads
     assert len(p.by_tag("details")) == len(examples) == len(list(QUERIES.glob("*.rq")))
     for q in examples:
-        assert f"<h3>{html.escape(q.title)}</h3>" in html_text
+        assert f"<h3>{escape(q.title)}</h3>" in html_text  # as Jinja2 escapes
         run = [h for h, t in p.links if t == "Run this query"]
         assert "/sparql?query=" in run[0]
     runs = [parse_qs(urlsplit(h).query)["query"][0] for h, t in p.links
@@ -665,7 +673,12 @@ def test_landing_page(examples):
     assert runs == [q.text for q in examples]
     assert [b for b in p.by_tag("button") if b.get("id")] == [{"type": "submit", "id": "run-query"}]
     assert query_form(p)["action"] == "/sparql"
-    assert "/event/gfd-2008-tunis" in [h for h, _t in p.links]
+    events = html_text[html_text.index('id="events"'):]
+    events = events[:events.index("</ul>")]
+    assert Page(events).links == [("/event/gfd-2008-tunis", "The seminar"),
+                                  ("/event/wg-egovernment-2008-tunis", "The meeting")]
+    assert "Tuesday 27 May 2008, 19:00 to Wednesday 28 May 2008, 18:30</time>, Tunis" in events
+    assert '<time datetime="2008-05-29">Thursday 29 May 2008</time>' in events
 
 
 @pytest.mark.parametrize("status", [400, 404, 503])

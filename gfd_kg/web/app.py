@@ -37,8 +37,9 @@ from .conneg import (
     named,
     ranked,
 )
+from .editor import HOW_TO_GET_IT, SCRIPT, script_path
 from .site import RDF_TYPE, Site, describe, page_graph
-from .sparql import ALLOW, SD_FORMATS, plain, sparql, with_charset
+from .sparql import ALLOW, SD_FORMATS, page_editor, plain, sparql, with_charset
 
 SUFFIXES = {f".{suffix}": media for suffix, media in RESOURCE_TYPES.items()}
 RDF_FORMATS: dict[str, ox.RdfFormat] = {
@@ -152,25 +153,74 @@ async def landing(request: Request) -> Response:
                                           key=lambda f: (order.get(f[0], len(order)), f[0]))
                  if path.is_file()]
     info = pages.LandingInfo(
-        title="gfd-kg: the GfD 2008 Tunis seminar on partnerships for e-government",
+        title="gfd-kg: the GfD e-government seminar and meeting of Tunis, May 2008, as linked data",
         description=("The agenda of the OECD Good Governance for Development (GfD) in Arab "
                      "Countries 6th High Level Seminar on Partnerships and Frameworks for "
                      "Collaboration on E-Government (Tunis, 27-28 May 2008) as linked data: "
                      "sessions, talks, people, organisations, countries, questions, documents "
                      "and venues, and what each talk says about public-private partnerships "
-                     "and public-public collaboration."),
+                     "and public-public collaboration; with what the OECD's own pages report "
+                     "of the events, and the series they belong to."),
         licence_href="https://creativecommons.org/licenses/by/4.0/",
         licence_label="CC BY 4.0",
-        seminar_href="/event/gfd-2008-tunis",
         sparql_href="/sparql",
         void_href="/.well-known/void",
         ontology_href="/ontology/",
+        events=await run_in_threadpool(_events, site),
         downloads=downloads,
         examples=site.examples,
         counts=_counts(site),
         embedding=_dataset_embedding(request, site, downloads),
+        editor=page_editor(site),
     )
     return Response(pages.landing_page(info), media_type="text/html; charset=utf-8")
+
+
+EVENTS = """PREFIX schema: <http://schema.org/>
+SELECT ?event ?name ?start ?end ?place WHERE {
+  ?event a schema:Event ; schema:name ?name .
+  FILTER (lang(?name) = "" || langMatches(lang(?name), "en"))
+  FILTER NOT EXISTS { ?event schema:superEvent ?parent }
+  OPTIONAL { ?event schema:startDate ?start }
+  OPTIONAL { ?event schema:endDate ?end }
+  OPTIONAL { ?event schema:location/schema:name ?place }
+}"""
+
+
+def _events(site: Site) -> list[pages.EventLine]:
+    """Every event of the data that is part of no other (its programme items are), by date:
+    the landing page lists them."""
+    found: dict[str, pages.EventLine] = {}
+    solutions = site.store.query(EVENTS, use_default_graph_as_union=True)
+    assert isinstance(solutions, ox.QuerySolutions)
+    for row in solutions:
+        iri = row["event"].value
+        href = site.href(iri)
+        if href is None or iri in found:
+            continue
+        text = ["" if row[v] is None else row[v].value for v in ("name", "start", "end", "place")]
+        found[iri] = pages.EventLine(href, *text)
+    return sorted(found.values(), key=lambda e: (e.start, e.name, e.href))
+
+
+async def static(request: Request) -> Response:
+    """The editor's files: YASGUI's built script and stylesheet under /static/yasgui/ and
+    our script at /static/editor.js; nothing else. Their addresses carry YASGUI's version
+    (?v=), so they may be cached for good."""
+    site: Site = request.app.state.site
+    name = request.path_params["name"]
+    path = None
+    if name == SCRIPT:
+        path = script_path()
+    elif name.startswith("yasgui/") and site.assets is not None:
+        path = site.assets.path(name.removeprefix("yasgui/"))
+    if path is None or not path.is_file():
+        return plain(404, f"no file /static/{name} here" + (
+            "" if site.assets is not None else f" (the query editor is off: {HOW_TO_GET_IT})"))
+    media = "text/javascript; charset=utf-8" if path.suffix == ".js" else \
+        "text/css; charset=utf-8"
+    return FileResponse(path, media_type=media,
+                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
 
 
 def _site_url(request: Request) -> str:
@@ -424,6 +474,7 @@ def create_app(site: Site) -> Starlette:
         Route("/sparql/", sparql, methods=sparql_methods),
         Route("/.well-known/void", void, methods=["GET", "HEAD"]),
         Route("/download/{name:path}", download, methods=["GET", "HEAD"]),
+        Route("/static/{name:path}", static, methods=["GET", "HEAD"]),
         Route("/ontology", lambda r: RedirectResponse("/ontology/", 301)),
         Route("/ontology/", docs_page, methods=["GET", "HEAD"]),
         Route("/shapes/", docs_page, methods=["GET", "HEAD"]),

@@ -8,8 +8,10 @@ close the element. Everything is sorted (programme order where the graph gives o
 ``gfdo:position`` or ``schema:startDate``, else by label), so the same input gives the
 same bytes.
 
-Pages: :func:`landing_page` (``/``), :func:`resource_page` (a dataset IRI),
-:func:`results_page` (``/sparql`` in a browser), :func:`error_page`; and the pieces the
+Pages: :func:`landing_page` (``/``, templates/landing.html), :func:`resource_page` (a
+dataset IRI), :func:`results_page` (``/sparql`` in a browser, templates/results.html; both
+with the query form of templates/editor.html, which YASGUI replaces when JavaScript runs),
+:func:`error_page`; and the pieces the
 resource page uses that are of use on their own: :func:`timeline_svg` (the seminar's
 programme as a picture) and :func:`resource_embedding` (schema.org JSON-LD for a person,
 an organisation or a place).
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +38,7 @@ from ..query import QueryFile, Table
 from ..render import NAV, Nav, render
 from ..render import safe_href as _safe_href
 from .conneg import RESOURCE_TYPES
+from .editor import DEFAULT_QUERY, Editor
 
 # --- the frame every page shares: templates/base.html ------------------------------
 
@@ -59,21 +63,6 @@ def _paragraphs(text: str, lang: str | None = None) -> str:
                    for p in parts)
 
 
-def _run_href(sparql_href: str, text: str) -> str:
-    return f"{sparql_href}?{urlencode({'query': text})}"
-
-
-def _query_form(sparql_href: str, query: str) -> str:
-    # The newline after <textarea> is eaten by the parser, so a query's own first line
-    # (even an empty one) survives.
-    return (f'<form action="{_e(sparql_href)}" method="get" class="query">\n'
-            '<label for="query">SPARQL query (SELECT or ASK for a table; CONSTRUCT and '
-            "DESCRIBE give RDF)</label>\n"
-            f'<textarea id="query" name="query" rows="12" spellcheck="false">\n{_e(query)}'
-            "</textarea>\n"
-            '<button type="submit" id="run-query">Run query</button>\n</form>\n')
-
-
 # --- the landing page ----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -86,30 +75,31 @@ class Download:
 
 
 @dataclass(frozen=True)
+class EventLine:
+    """An event of the data, as the landing page lists it."""
+
+    href: str
+    name: str
+    start: str = ""  # xsd:date or xsd:dateTime, as the data writes it
+    end: str = ""
+    place: str = ""
+
+
+@dataclass(frozen=True)
 class LandingInfo:
     title: str
     description: str
     licence_href: str
     licence_label: str
-    seminar_href: str
     sparql_href: str
     void_href: str
     ontology_href: str
+    events: list[EventLine] = field(default_factory=list)  # the top-level ones, by date
     downloads: list[Download] = field(default_factory=list)
     examples: list[QueryFile] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # {"people": 32, ...}, in order
     embedding: str | None = None  # the dataset as schema.org JSON-LD
-
-
-DEFAULT_QUERY = """PREFIX schema: <http://schema.org/>
-
-SELECT ?person ?name ?jobTitle WHERE {
-  ?person a schema:Person ;
-          schema:name ?name .
-  OPTIONAL { ?person schema:jobTitle ?jobTitle }
-}
-ORDER BY ?name
-"""
+    editor: Editor | None = None  # YASGUI, when its files are served
 
 
 def _size(n: int) -> str:
@@ -121,48 +111,35 @@ def _size(n: int) -> str:
     raise AssertionError("unreachable")
 
 
+def run_href(sparql_href: str, text: str) -> str:
+    """The address that runs ``text`` on the endpoint (a link that works without script)."""
+    return f"{sparql_href}?{urlencode({'query': text})}"
+
+
+def when(start: str, end: str = "") -> str:
+    """An event's time as people read it: "Tuesday 27 May 2008, 19:00 to Wednesday 28 May
+    2008, 18:30", "Thursday 29 May 2008", "Wednesday 28 May 2008, 09:30 to 11:30"."""
+    def day_or_time(text: str) -> str:
+        return readable_time(text, XSD.dateTime if "T" in text else XSD.date) or text
+
+    first = day_or_time(start) if start else ""
+    if not end or end == start:
+        return first
+    if start[:10] == end[:10] and "T" in end:  # the same day: the end's time only
+        return f"{first} to {end[11:16]}"
+    return f"{first} to {day_or_time(end)}"
+
+
 def landing_page(info: LandingInfo) -> str:
     """What the dataset is, where to get it and how to query it."""
     nav = Nav(sparql=info.sparql_href, ontology=info.ontology_href)
-    counts = "".join(f"<li><strong>{_e(n)}</strong> {_e(what)}</li>\n"
-                     for what, n in info.counts.items())
-    body = [f"<h1>{_e(info.title)}</h1>\n", _paragraphs(info.description),
-            f'<p>Data licence: <a rel="license" href="{_e(info.licence_href)}">'
-            f"{_e(info.licence_label)}</a>.</p>\n",
-            '<ul class="links">\n'
-            f'<li><a href="{_e(info.seminar_href)}">The seminar and its programme</a></li>\n'
-            f'<li><a href="{_e(info.sparql_href)}">SPARQL endpoint</a></li>\n'
-            f'<li><a href="{_e(info.ontology_href)}">The ontology</a></li>\n'
-            f'<li><a href="{_e(info.void_href)}">Dataset description (VoID, DCAT)</a></li>\n'
-            "</ul>\n"]
-    if counts:
-        body.append(f'<h2 id="contents">What is in it</h2>\n<ul class="counts">\n{counts}</ul>\n')
-    rows = "".join(
-        f'<tr><td><a href="{_e(d.href)}">{_e(d.name)}</a></td>'
-        f'<td class="size"><data value="{d.size}">{_e(_size(d.size))}</data></td>'
-        f"<td><code>{_e(d.media_type)}</code></td><td>{_e(d.about)}</td></tr>\n"
-        for d in info.downloads)
-    body.append('<h2 id="downloads">Downloads</h2>\n' + (
-        "<p>To query the graph with your own tool, take <code>gfd-all.ttl</code>: every "
-        "example query gives the same rows on it as here.</p>\n"
-        "<table>\n<thead><tr><th scope=\"col\">File</th><th scope=\"col\">Size</th>"
-        "<th scope=\"col\">Media type</th><th scope=\"col\">What for</th></tr></thead>\n"
-        f"<tbody>\n{rows}</tbody>\n</table>\n" if rows else "<p>None yet.</p>\n"))
-    body.append('<h2 id="ask">Ask your own</h2>\n' + _query_form(info.sparql_href,
-                                                                  DEFAULT_QUERY))
-    body.append('<h2 id="queries">Example queries</h2>\n'
-                "<p>Questions researchers ask of the seminar, each with the query that "
-                "answers it.</p>\n")
-    for q in info.examples:
-        body.append(
-            f'<section class="example" id="query-{_e(q.name)}">\n<h3>{_e(q.title)}</h3>\n'
-            + (f"<p>{_e(q.why)}</p>\n" if q.why else "")
-            + f'<p><a href="{_e(_run_href(info.sparql_href, q.text))}">Run this query</a></p>\n'
-            f"<details><summary>The query</summary>\n<pre><code>{_e(q.text)}</code></pre>\n"
-            "</details>\n</section>\n")
-    head = f'<script type="application/ld+json">\n{_script_safe(info.embedding)}</script>\n' \
-        if info.embedding else ""
-    return _page(info.title, "".join(body), nav, head)
+    return render(
+        "landing.html", nav=nav, info=info, paragraphs=_text_paragraphs(info.description),
+        events=[(e, when(e.start, e.end)) for e in info.events],
+        downloads=[(d, _size(d.size)) for d in info.downloads],
+        examples=[(q, run_href(info.sparql_href, q.text)) for q in info.examples],
+        embedding=json.loads(info.embedding) if info.embedding else None,
+        editor=info.editor, sparql_href=info.sparql_href, query=DEFAULT_QUERY)
 
 
 # --- the SPARQL results page -----------------------------------------------------------
@@ -189,57 +166,105 @@ def _literal(lit: Literal) -> str:
     return _e(lit)
 
 
-def _cell(value: str, node: Node | None, base: str) -> str:
+_DURATION_RE = re.compile(r"^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?"
+                          r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+_DURATION_UNITS = (("year", "years"), ("month", "months"), ("day", "days"), ("h", "h"),
+                   ("min", "min"), ("s", "s"))
+
+
+def _duration(text: str) -> str | None:
+    m = _DURATION_RE.match(text)
+    if not m or text in ("P", "PT") or text.endswith("T"):
+        return None
+    parts = [f"{n} {one if n in ('1', '1.0') else many}"
+             for n, (one, many) in zip(m.groups()[1:], _DURATION_UNITS, strict=True) if n]
+    return ("minus " if m.group(1) else "") + " ".join(parts) if parts else None
+
+
+def readable_time(text: str, datatype: URIRef) -> str | None:
+    """An xsd:dateTime, xsd:date, xsd:time or xsd:duration as people read it
+    ("Wednesday 28 May 2008, 18:30", "18:30", "25 min"), in the wall-clock time the data
+    writes (the venue's, with its offset); None for a value that is not one of them."""
+    try:
+        if datatype == XSD.dateTime:
+            t = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return f"{_WEEKDAYS[t.weekday()]} {t.day} {_MONTHS[t.month - 1]} {t.year}, " \
+                   f"{t:%H:%M}"
+        if datatype == XSD.date:
+            d = _dt.date.fromisoformat(text[:10])
+            return f"{_WEEKDAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year}"
+        if datatype == XSD.time:
+            return f"{_dt.time.fromisoformat(text.replace('Z', '+00:00')):%H:%M}"
+    except ValueError:
+        return None
+    if datatype in (XSD.duration, XSD.dayTimeDuration, XSD.yearMonthDuration):
+        return _duration(text)
+    return None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A value of the results table, as the template shows it: ``kind`` is "empty", "link"
+    (``href``), "code" (an IRI not linked, a blank node), "literal" (``lang``, ``datatype``
+    shortened, ``readable`` for a date, time or duration, the raw value kept as ``text``)
+    or "text" (a value of unknown kind)."""
+
+    kind: str
+    text: str = ""
+    href: str | None = None
+    lang: str | None = None
+    datatype: str | None = None
+    readable: str | None = None
+    moment: bool = False  # a date or time: <time datetime=...>
+
+
+def _short_datatype(dt: URIRef) -> str:
+    s = str(dt)
+    return "xsd:" + s[len(str(XSD)):] if s.startswith(str(XSD)) else s
+
+
+def cell(value: str, node: Node | None, base: str) -> Cell:
+    if not value and node is None:
+        return Cell("empty")
     if isinstance(node, URIRef) or (node is None and value.startswith(base)):
         local = _local_href(value, base)
         if local is not None:
-            return f'<a href="{_e(local)}">{_e(value)}</a>'
+            return Cell("link", value, local)
         if node is not None and value.startswith(("http://", "https://")):
-            return f'<a href="{_e(value)}">{_e(value)}</a>'
-        return f"<code>{_e(value)}</code>"
+            return Cell("link", value, _safe_href(value))
+        return Cell("code", value)
     if isinstance(node, BNode):
-        return f"<code>_:{_e(value)}</code>"
+        return Cell("code", f"_:{value}")
     if isinstance(node, Literal):
-        return _literal(node)
-    return _e(value)
+        if node.language:
+            return Cell("literal", str(node), lang=node.language)
+        if node.datatype is not None and node.datatype != XSD.string:
+            readable = readable_time(str(node), node.datatype)
+            return Cell("literal", str(node), datatype=_short_datatype(node.datatype),
+                        readable=readable, moment=readable is not None and node.datatype in (
+                            XSD.dateTime, XSD.date, XSD.time))
+        return Cell("literal", str(node))
+    return Cell("text", value)
 
 
 def results_page(query: str, table: Table | None, error: str | None,
                  examples: Sequence[QueryFile], sparql_href: str, *,
                  base: str = DEFAULT_BASE, nav: Nav | None = None,
-                 alternates: Sequence[tuple[str, str]] = (), unit: str = "row") -> str:
+                 alternates: Sequence[tuple[str, str]] = (), unit: str = "row",
+                 editor: Editor | None = None) -> str:
     """The query form with the query, then the error or the result table; ``alternates``
     (label, address): the same answer in other formats."""
-    nav = nav or Nav(sparql=sparql_href)
-    body = ["<h1>SPARQL query</h1>\n", _query_form(sparql_href, query)]
-    if alternates:
-        links = ", ".join(f'<a href="{_e(href)}" rel="alternate">{_e(label)}</a>'
-                          for label, href in alternates)
-        body.append(f'<p class="alternates">This answer as {links}.</p>\n')
-    if error is not None:
-        body.append('<h2 id="answer">Error</h2>\n'
-                    f'<p class="error" role="alert">{_e(error)}</p>\n')
-    elif table is not None and table.boolean is not None:
-        body.append('<h2 id="answer">Answer</h2>\n<p id="results" class="boolean">'
-                    f"<strong>{'true' if table.boolean else 'false'}</strong></p>\n")
-    elif table is not None:
+    rows: list[list[Cell]] = []
+    if table is not None and table.boolean is None:
         terms = table.terms if len(table.terms) == len(table.rows) else ()
-        head = "".join(f'<th scope="col">?{_e(v)}</th>' for v in table.variables)
-        rows = []
         for i, row in enumerate(table.rows):
             nodes = terms[i] if terms else (None,) * len(row)
-            rows.append("<tr>" + "".join(
-                f"<td>{_cell(v, n, base) if (v or n is not None) else ''}</td>"
-                for v, n in zip(row, nodes, strict=True)) + "</tr>\n")
-        n = len(table.rows)
-        body.append(f'<h2 id="answer">Results</h2>\n<p>{n} {unit}{"" if n == 1 else "s"}.</p>\n'
-                    f'<table id="results">\n<thead><tr>{head}</tr></thead>\n'
-                    f"<tbody>\n{''.join(rows)}</tbody>\n</table>\n")
-    if examples:
-        items = "".join(f'<li><a href="{_e(_run_href(sparql_href, q.text))}">{_e(q.title)}'
-                        "</a></li>\n" for q in examples)
-        body.append(f'<h2 id="examples">Example queries</h2>\n<ul>\n{items}</ul>\n')
-    return _page("SPARQL query", "".join(body), nav)
+            rows.append([cell(v, n, base) for v, n in zip(row, nodes, strict=True)])
+    n = len(rows)
+    return render("results.html", nav=nav or Nav(sparql=sparql_href), query=query, table=table,
+                  error=error, rows=rows, count=f"{n} {unit}{'' if n == 1 else 's'}",
+                  alternates=alternates, sparql_href=sparql_href, editor=editor,
+                  examples=[(q, run_href(sparql_href, q.text)) for q in examples])
 
 
 # --- the error page -----------------------------------------------------------------

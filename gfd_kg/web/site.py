@@ -24,6 +24,7 @@ from ..errors import GfdError
 from ..iris import IRIs
 from ..query import QueryFile
 from ..terms import to_rdflib
+from .editor import Assets
 from .runner import ClientCounts, Limits, QueryRunner
 from .store import load_store
 
@@ -50,6 +51,7 @@ class Site:
     limits: Limits = field(default_factory=Limits)
     dist: Path | None = None
     examples: list[QueryFile] = field(default_factory=list)
+    assets: Assets | None = None  # the query editor's files (gfd_kg/web/editor.py)
     memory: ox.Store | None = None
     store_dir: Path | None = None
     counts: ClientCounts = field(default_factory=ClientCounts)

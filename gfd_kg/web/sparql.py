@@ -19,6 +19,7 @@ from ..query import Table, term_from_json
 from ..terms import to_rdflib
 from . import pages
 from .conneg import HTML, JSON_RESULTS, TURTLE, UnknownFormat, choose, named, ranked
+from .editor import Editor, editor
 from .runner import Runaway
 from .site import RDF_TYPE, Site
 from .store import QueryAnswer, QueryFailed, QueryJob
@@ -181,16 +182,22 @@ def triples_of(body: bytes) -> Table:
     return Table(("subject", "predicate", "object"), rows, terms)
 
 
+def page_editor(site: Site) -> Editor | None:
+    """The query editor of the pages, None when its files are not served."""
+    return editor(site.assets, site.examples, site.prefixes, "/sparql")
+
+
 def results_page(site: Site, query: str, outcome: QueryAnswer | QueryFailed,
                  alternates: tuple[tuple[str, str], ...] = ()) -> Response:
     if isinstance(outcome, QueryFailed):
         html = pages.results_page(query, None, str(outcome), site.examples, "/sparql",
-                                  base=site.base)
+                                  base=site.base, editor=page_editor(site))
         return Response(html, status_code=outcome.status, media_type="text/html; charset=utf-8")
     graph = outcome.kind == "graph"
     table = triples_of(outcome.body) if graph else table_of(outcome.body)
     html = pages.results_page(query, table, None, site.examples, "/sparql", base=site.base,
-                              alternates=alternates, unit="triple" if graph else "row")
+                              alternates=alternates, unit="triple" if graph else "row",
+                              editor=page_editor(site))
     return Response(html, media_type="text/html; charset=utf-8")
 
 
@@ -292,7 +299,7 @@ def description(request: Request, site: Site, params: dict[str, list[str]],
         raise QueryFailed(400, str(e)) from None
     if media == HTML:
         return Response(pages.results_page("", None, None, site.examples, "/sparql",
-                                           base=site.base),
+                                           base=site.base, editor=page_editor(site)),
                         media_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
     endpoint = str(request.url.replace(query="", fragment=""))
     body = site.remember(("sd", endpoint, media),
