@@ -754,7 +754,7 @@ def test_the_top_of_a_page_shows_what_the_graph_says(served_store, iris, row):
         day, _, times = text.partition(", ")
         read_day = datetime.strptime(day, WEEKDAY_DATE).date()
         assert start and start[0][:10] == read_day.isoformat()
-        if times:  # 12:00–13:30, the wall clock as the data writes it
+        if times:  # "12:00", an en dash, "13:30": the wall clock as the data writes it
             assert times == f"{start[0][11:16]}\u2013{end[0][11:16]}"
     elif check_kind == "duration":
         assert arg in _literals(served_store)
