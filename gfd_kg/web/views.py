@@ -392,8 +392,10 @@ def sources(r: Reader, node: Node) -> list[Source]:
         first, last = r.first(s, r.gfdo("firstLine")), r.first(s, r.gfdo("lastLine"))
         if first:
             lines = f"line {first}" if first == last or not last else f"lines {first}\u2013{last}"
+            whole = r.uris(s, DCTERMS.isPartOf)  # the agenda, by its label
+            link = Link(str(r.label(whole[0])), r.url(s)) if whole else r.link(s)
             out.append(((0, int(first) if first.isdigit() else 0, str(s)),
-                        Source(r.link(s), lines, r.first(s, RDF.value))))
+                        Source(link, lines, r.first(s, RDF.value))))
         else:
             title = r.text(s, DCTERMS.title)
             urls = r.uris(s, SCHEMA.url)
@@ -424,7 +426,7 @@ def parts(r: Reader, agent: Node) -> list[Part]:
             for item in set(r.g.subjects(p, role)):
                 w, within = event_when(r, item)
                 root = root_event(r, item)
-                found.append(Part(name, r.link(item, kind=True), w, within, r.link(root),
+                found.append(Part(name, r.link(item), w, within, r.link(root),
                                   (w.start if w else "~", r.key(item), name)))
     return sorted(found, key=lambda x: x.sort)
 
