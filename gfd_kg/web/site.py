@@ -224,29 +224,47 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
         return {x for t in triples for x in (t.subject, t.object)
                 if isinstance(x, (ox.NamedNode, ox.BlankNode))}
 
-    first = full(node) + _triples(store, o=node)
-    add(first)
-    near = nodes_of(first) - {node}
-    types = {t.object for t in first if t.predicate.value == RDF_TYPE}
-    near -= types
+    outgoing = full(node)
+    incoming = _triples(store, o=node)
+    add(incoming)
+    types = {t.object for t in outgoing if t.predicate.value == RDF_TYPE}
     event_page = _is(store, node, {"http://schema.org/Event"})
-    for m in sorted(near, key=str):
+    person_page = _is(store, node, {PERSON})
+    # what the page's resource points at, in full (an item's talks, a person's roles)
+    for m in sorted(nodes_of(outgoing) - {node} - types, key=str):
         full(m)
         if _is(store, m, ROLE_TYPES):  # the items that hold a role
             add(_triples(store, o=m))
-        if not event_page and _is(store, m, {PERSON}):  # what a person of the page did
-            for p in ROLE_LINKS[:2]:
-                for t in _triples(store, p=ox.NamedNode(p), o=m):
-                    add([t])
-                    add(_triples(store, o=t.subject))
+    # what points at it: roles and people in full, the rest by its facts (below), with
+    # the roles it holds unless it is a person's item (a talk that presents a country)
+    pointing = sorted({t.subject for t in incoming} - described, key=str)
+    for m in pointing:
+        if _is(store, m, ROLE_TYPES):
+            full(m)
+            add(_triples(store, o=m))
+        elif _is(store, m, {PERSON}):
+            full(m)
+        elif not person_page:
+            add(t for p in ROLE_LINKS[:2] for t in _triples(store, s=m, p=ox.NamedNode(p)))
+    if not event_page:  # what the people of an organisation or a country did
+        for m in sorted(every - {node}, key=str):
+            if m in described and _is(store, m, {PERSON}):
+                for p in ROLE_LINKS[:2]:
+                    for t in _triples(store, p=ox.NamedNode(p), o=m):
+                        add([t])
+                        add(_triples(store, o=t.subject))
     # every other node: its facts (a name, a kind, a time, a role's holder...), then the
     # chains up from every node to the top (a talk's session and seminar, an
     # organisation's parents, a place's), then the names of what those facts name
     facts = {*FAR_FACTS, *CHAINS, *(base + "ontology/" + p for p in FAR_OWN_FACTS)}
     roles = set(ROLE_LINKS)  # a role's holder, of a role further away
 
+    # of a node further away, only the kinds a page reads there: is it a role, a person
+    kinds = {*ROLE_TYPES, PERSON}
+
     def add_facts(m: Subject, wanted: set[str]) -> None:
-        add(t for t in _triples(store, s=m) if t.predicate.value in wanted)
+        add(t for t in _triples(store, s=m) if t.predicate.value in wanted
+            and (t.predicate.value != RDF_TYPE or t.object.value in kinds))
 
     for m in sorted(every - described - types, key=str):
         described.add(m)
@@ -263,7 +281,7 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
         todo = list(ups)
         if not todo:
             break
-    names = {*LABELS, RDF_TYPE, "http://schema.org/roleName", "http://schema.org/text",
+    names = {*LABELS, "http://schema.org/roleName", "http://schema.org/text",
              base + "ontology/heading", base + "ontology/position"}
     for m in sorted(every - described - types, key=str):
         add_facts(m, names)
