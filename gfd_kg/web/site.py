@@ -264,7 +264,8 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
 
     def add_facts(m: Subject, wanted: set[str]) -> None:
         add(t for t in _triples(store, s=m) if t.predicate.value in wanted
-            and (t.predicate.value != RDF_TYPE or t.object.value in kinds))
+            and (t.predicate.value != RDF_TYPE
+                 or (isinstance(t.object, ox.NamedNode) and t.object.value in kinds)))
 
     for m in sorted(every - described - types, key=str):
         described.add(m)
