@@ -290,8 +290,15 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
     terms = {str(p) for p in g.predicates()} | {str(c) for c in g.objects(None, URIRef(RDF_TYPE))}
     for term in sorted(terms):
         for label in LABELS[1:]:
-            add(_triples(store, s=ox.NamedNode(term), p=ox.NamedNode(label)))
+            add(_english(_triples(store, s=ox.NamedNode(term), p=ox.NamedNode(label))))
     return g
+
+
+def _english(triples: list[ox.Triple]) -> list[ox.Triple]:
+    """A term's labels in English or no language, when it has such: the page shows one."""
+    plain = [t for t in triples if isinstance(t.object, ox.Literal)
+             and t.object.language in (None, "en")]
+    return plain or triples
 
 
 def _is(store: ox.Store, node: Subject, classes: Iterable[str]) -> bool:
