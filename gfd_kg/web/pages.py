@@ -327,19 +327,50 @@ def _slots(items: Iterable[tuple[str, str, str, str]]) -> list[_Slot]:
     return sorted(slots)
 
 
-def timeline_svg(items: list[tuple[str, str, str, str]], *,
-                 title: str = "Timeline of the programme") -> str:
-    """The programme as a picture: one lane per day, time of day across, one bar per item
-    (``(href, name, start, end)``, ISO dates-times), each bar a link to its item.
+@dataclass(frozen=True)
+class TimelineBar:
+    href: str
+    start_iso: str
+    end_iso: str
+    times: str  # 09:30-11:30, with an en dash
+    name: str  # in full, for the bar's <title>
+    short: str  # what fits left of the axis
+    text_y: str
+    x: str
+    y: str
+    width: str
 
-    Names that do not fit are shortened on the picture; the full name and times are in each
-    bar's ``<title>``. The picture is an ``img`` to assistive technology: pages put the
-    same programme in a table next to it."""
+
+@dataclass(frozen=True)
+class TimelineLane:
+    day: str  # YYYY-MM-DD
+    name: str  # Wednesday 28 May 2008
+    y: int
+    height: int
+    bars: list[TimelineBar]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The geometry of the programme's picture (templates/resource/timeline.html)."""
+
+    title: str
+    summary: str  # "11 items, Tuesday 27 May 2008 to Wednesday 28 May 2008"
+    width: int
+    height: int
+    top: int
+    bar_height: int
+    ticks: list[tuple[str, str]]  # (x, "09:00")
+    lanes: list[TimelineLane]
+
+
+def timeline(items: list[tuple[str, str, str, str]], *,
+             title: str = "Timeline of the programme") -> Timeline:
+    """Where each item of ``(href, name, start, end)`` (ISO dates-times) goes on the
+    picture: one lane per day, time of day across, one bar per item."""
     slots = _slots(items)
     if not slots:
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" '
-                f'viewBox="0 0 {_W} 40" aria-label="{_e(title)}"><title>{_e(title)}: '
-                "no timed items</title></svg>\n")
+        return Timeline(title, "no timed items", _W, 40, _TOP, _BAR_H, [], [])
     first = min(s.start for s in slots) // 60 * 60
     last = -(-max(s.end for s in slots) // 60) * 60
     if last <= first:
@@ -352,46 +383,35 @@ def timeline_svg(items: list[tuple[str, str, str, str]], *,
 
     days = sorted({s.day for s in slots})
     height = _TOP + sum(_DAY_H + _ROW_H * sum(1 for s in slots if s.day == d) for d in days) + 8
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" '
-           f'viewBox="0 0 {_W} {height}" width="{_W}" height="{height}" '
-           f'font-family="system-ui,sans-serif" font-size="13">\n'
-           f"<title>{_e(title)}: {len(slots)} items, {_e(_day_name(days[0]))}"
-           + (f" to {_e(_day_name(days[-1]))}" if len(days) > 1 else "") + "</title>\n"
-           '<g class="axis" fill="#555" stroke="#dde" font-size="11">\n']
-    for t in range(first, last + 1, step):
-        xt = _n(x(t))
-        out.append(f'<line x1="{xt}" y1="{_TOP - 6}" x2="{xt}" y2="{height - 8}"/>'
-                   f'<text x="{xt}" y="{_TOP - 10}" text-anchor="middle" stroke="none">'
-                   f"{_hhmm(t)}</text>\n")
-    out.append("</g>\n")
+    summary = f"{len(slots)} items, {_day_name(days[0])}" + (
+        f" to {_day_name(days[-1])}" if len(days) > 1 else "")
+    ticks = [(_n(x(t)), _hhmm(t)) for t in range(first, last + 1, step)]
+    lanes = []
     y = _TOP
     for day in days:
         lane = [s for s in slots if s.day == day]
-        lane_h = _DAY_H + _ROW_H * len(lane)
-        out.append(f'<g class="lane" data-day="{_e(day)}">\n'
-                   f'<rect x="0" y="{y}" width="{_W}" height="{lane_h}" fill="#f6f6f8" '
-                   'stroke="#ccd"/>\n'
-                   f'<text x="8" y="{y + 18}" font-weight="bold" fill="#1b1b1b">'
-                   f"{_e(_day_name(day))}</text>\n")
+        lane_y, lane_h = y, _DAY_H + _ROW_H * len(lane)
         y += _DAY_H
+        bars = []
         for s in lane:
-            times = f"{_hhmm(s.start)}\u2013{_hhmm(s.end)}"  # an en dash
-            bar_y = y + (_ROW_H - _BAR_H) / 2
-            out.append(
-                f'<a href="{_e(_safe_href(s.href) or "#")}" class="item" '
-                f'data-start="{_e(s.start_iso)}" '
-                f'data-end="{_e(s.end_iso)}">'
-                f"<title>{_e(times)} {_e(' '.join(s.name.split()))}</title>"
-                f'<text x="8" y="{_n(y + 16)}" fill="#0645ad">'
-                f'<tspan font-weight="bold">{times}</tspan> '
-                f"{_e(_shorten(s.name, _LABEL_CHARS))}</text>"
-                f'<rect class="bar" x="{_n(x(s.start))}" y="{_n(bar_y)}" '
-                f'width="{_n(max(x(s.end) - x(s.start), 2))}" height="{_BAR_H}" rx="3" '
-                'fill="#4a78c2" stroke="#234"/></a>\n')
+            bars.append(TimelineBar(
+                _safe_href(s.href) or "#", s.start_iso, s.end_iso,
+                f"{_hhmm(s.start)}\u2013{_hhmm(s.end)}", " ".join(s.name.split()),
+                _shorten(s.name, _LABEL_CHARS), _n(y + 16), _n(x(s.start)),
+                _n(y + (_ROW_H - _BAR_H) / 2), _n(max(x(s.end) - x(s.start), 2))))
             y += _ROW_H
-        out.append("</g>\n")
-    out.append("</svg>\n")
-    return "".join(out)
+        lanes.append(TimelineLane(day, _day_name(day), lane_y, lane_h, bars))
+    return Timeline(title, summary, _W, height, _TOP, _BAR_H, ticks, lanes)
+
+
+def timeline_svg(items: list[tuple[str, str, str, str]], *,
+                 title: str = "Timeline of the programme") -> str:
+    """The programme as a picture, each bar a link to its item.
+
+    Names that do not fit are shortened on the picture; the full name and times are in each
+    bar's ``<title>``. The picture is an ``img`` to assistive technology: pages put the
+    same programme in a table next to it."""
+    return render("resource/timeline.html", t=timeline(items, title=title))
 
 
 # --- the page of a resource --------------------------------------------------------
@@ -424,7 +444,7 @@ class ProgrammeRow:
 
 @dataclass(frozen=True)
 class Programme:
-    svg: Markup  # timeline_svg's picture: every text in it escaped there
+    timeline: Timeline | None
     rows: list[ProgrammeRow]
 
 
@@ -459,8 +479,8 @@ def _programme(r: views.Reader, seminar: URIRef) -> Programme | None:
         rows.append(ProgrammeRow(_day_name(day) if day else "", times, r.link(e, kind=True)))
     if not rows:
         return None
-    svg = timeline_svg(timed, title=f"Programme of {r.label(seminar)}") if timed else ""
-    return Programme(Markup(svg), rows)
+    picture = timeline(timed, title=f"Programme of {r.label(seminar)}") if timed else None
+    return Programme(picture, rows)
 
 
 def resource_page(graph: Graph, iri: URIRef, href: Callable[[str], str | None],
