@@ -186,6 +186,7 @@ FAR_FACTS = (*NEIGHBOUR_FACTS, "http://schema.org/text", "http://schema.org/alte
 FAR_OWN_FACTS = ("position", "statedDuration", "presentsExperienceOf", "heading", "country",
                  "asOfEvent", "discussionQuestion")
 PERSON = "http://schema.org/Person"
+SUB_EVENT = "http://schema.org/subEvent"
 
 
 def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
@@ -230,13 +231,17 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
     types = {t.object for t in outgoing if t.predicate.value == RDF_TYPE}
     event_page = _is(store, node, {"http://schema.org/Event"})
     person_page = _is(store, node, {PERSON})
-    # what the page's resource points at, in full (an item's talks, a person's roles)
-    for m in sorted(nodes_of(outgoing) - {node} - types, key=str):
+    # what the page's resource points at, in full (an item's talks, a person's roles); a
+    # seminar's items only by their facts (below): its page lists them as a programme
+    seminar = _is(store, node, {base + "ontology/Seminar"})
+    items = {t.object for t in outgoing if t.predicate.value == SUB_EVENT} if seminar else set()
+    for m in sorted(nodes_of(outgoing) - {node} - types - items, key=str):
         full(m)
         if _is(store, m, ROLE_TYPES):  # the items that hold a role
             add(_triples(store, o=m))
-    # what points at it: roles and people in full, the rest by its facts (below), with
-    # the roles it holds unless it is a person's item (a talk that presents a country)
+    # what points at it: roles and people in full, the rest by its facts (below); on the
+    # page of an organisation or a place with the roles it holds (a talk that presents a
+    # country, with its speakers)
     pointing = sorted({t.subject for t in incoming} - described, key=str)
     for m in pointing:
         if _is(store, m, ROLE_TYPES):
@@ -244,7 +249,7 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
             add(_triples(store, o=m))
         elif _is(store, m, {PERSON}):
             full(m)
-        elif not person_page:
+        elif not (person_page or event_page):
             add(t for p in ROLE_LINKS[:2] for t in _triples(store, s=m, p=ox.NamedNode(p)))
     if not event_page:  # what the people of an organisation or a country did
         for m in sorted(every - {node}, key=str):

@@ -618,8 +618,10 @@ def item_view(r: Reader) -> ItemView:
             seen.add(cur)
             place.append(r.link(cur))
     talks: list[Talk] = []
-    for child in sorted(set(r.g.objects(me, SCHEMA.subEvent))
-                        | set(r.g.subjects(SCHEMA.superEvent, me)), key=r.key):
+    seminar = (me, RDF.type, r.gfdo("Seminar")) in r.g  # its page has the programme instead
+    for child in [] if seminar else sorted(set(r.g.objects(me, SCHEMA.subEvent))
+                                           | set(r.g.subjects(SCHEMA.superEvent, me)),
+                                           key=r.key):
         cw = when(r.first(child, SCHEMA.startDate), r.first(child, SCHEMA.endDate))
         talks.append(Talk(r.link(child, kind=True), r.text(child, SCHEMA.alternateName),
                           holders(r, child), duration_words(r.first(child, r.gfdo(
@@ -628,7 +630,7 @@ def item_view(r: Reader) -> ItemView:
                                                              r.gfdo("presentsExperienceOf"))],
                           cw))
     questions: list[Question] = []
-    for node in [me, *_descendants(r, me)]:
+    for node in [me] if seminar else [me, *_descendants(r, me)]:
         qs = sorted(r.uris(node, r.gfdo("discussionQuestion")),
                     key=lambda q: (int(p) if (p := r.first(q, r.gfdo("position"))).isdigit()
                                    else 2**31, str(q)))
