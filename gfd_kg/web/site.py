@@ -217,7 +217,7 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
             return []
         described.add(n)
         found = describe(store, n.value) if isinstance(n, ox.NamedNode) else \
-            _triples(store, s=n)
+            list(_unsorted(store, s=n))
         add(found)
         return found
 
@@ -226,7 +226,7 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
                 if isinstance(x, (ox.NamedNode, ox.BlankNode))}
 
     outgoing = full(node)
-    incoming = _triples(store, o=node)
+    incoming = _unsorted(store, o=node)
     add(incoming)
     types = {t.object for t in outgoing if t.predicate.value == RDF_TYPE}
     event_page = _is(store, node, {"http://schema.org/Event"})
@@ -238,7 +238,7 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
     for m in sorted(nodes_of(outgoing) - {node} - types - items, key=str):
         full(m)
         if _is(store, m, ROLE_TYPES):  # the items that hold a role
-            add(_triples(store, o=m))
+            add(_unsorted(store, o=m))
     # what points at it: roles and people in full, the rest by its facts (below); on the
     # page of an organisation or a place with the roles it holds (a talk that presents a
     # country, with its speakers)
@@ -246,18 +246,18 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
     for m in pointing:
         if _is(store, m, ROLE_TYPES):
             full(m)
-            add(_triples(store, o=m))
+            add(_unsorted(store, o=m))
         elif _is(store, m, {PERSON}):
             full(m)
         elif not (person_page or event_page):
-            add(t for p in ROLE_LINKS[:2] for t in _triples(store, s=m, p=ox.NamedNode(p)))
+            add(t for p in ROLE_LINKS[:2] for t in _unsorted(store, s=m, p=ox.NamedNode(p)))
     if not event_page:  # what the people of an organisation or a country did
         for m in sorted(every - {node}, key=str):
             if m in described and _is(store, m, {PERSON}):
                 for p in ROLE_LINKS[:2]:
-                    for t in _triples(store, p=ox.NamedNode(p), o=m):
+                    for t in _unsorted(store, p=ox.NamedNode(p), o=m):
                         add([t])
-                        add(_triples(store, o=t.subject))
+                        add(_unsorted(store, o=t.subject))
     # every other node: its facts (a name, a kind, a time, a role's holder...), then the
     # chains up from every node to the top (a talk's session and seminar, an
     # organisation's parents, a place's), then the names of what those facts name
@@ -268,7 +268,7 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
     kinds = {*ROLE_TYPES, PERSON}
 
     def add_facts(m: Subject, wanted: set[str]) -> None:
-        add(t for t in _triples(store, s=m) if t.predicate.value in wanted
+        add(t for t in _unsorted(store, s=m) if t.predicate.value in wanted
             and (t.predicate.value != RDF_TYPE
                  or (isinstance(t.object, ox.NamedNode) and t.object.value in kinds)))
 
@@ -278,7 +278,7 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
     chains = [ox.NamedNode(p) for p in CHAINS]
     todo: list[Subject] = sorted(every, key=str)
     for _depth in range(8):
-        ups = sorted({t.object for m in todo for p in chains for t in _triples(store, s=m, p=p)
+        ups = sorted({t.object for m in todo for p in chains for t in _unsorted(store, s=m, p=p)
                       if isinstance(t.object, ox.NamedNode) and t.object not in described},
                      key=str)
         for up in ups:
@@ -295,15 +295,24 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
     terms = {str(p) for p in g.predicates()} | {str(c) for c in g.objects(None, URIRef(RDF_TYPE))}
     for term in sorted(terms):
         for label in LABELS[1:]:
-            add(_english(_triples(store, s=ox.NamedNode(term), p=ox.NamedNode(label))))
+            add(_english(_unsorted(store, s=ox.NamedNode(term), p=ox.NamedNode(label))))
     return g
 
 
-def _english(triples: list[ox.Triple]) -> list[ox.Triple]:
+def _english(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
     """A term's labels in English or no language, when it has such: the page shows one."""
+    triples = list(triples)
     plain = [t for t in triples if isinstance(t.object, ox.Literal)
              and t.object.language in (None, "en")]
     return plain or triples
+
+
+def _unsorted(store: ox.Store, s: Subject | None = None, p: ox.NamedNode | None = None,
+              o: Term | None = None) -> set[ox.Triple]:
+    """The triples of a pattern in every graph, in no order: a page graph's content does
+    not depend on the order it is filled in."""
+    return {ox.Triple(q.subject, q.predicate, q.object)
+            for q in store.quads_for_pattern(s, p, o, None)}
 
 
 def _is(store: ox.Store, node: Subject, classes: Iterable[str]) -> bool:

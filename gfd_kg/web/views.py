@@ -175,12 +175,21 @@ class Reader:
                  base: str) -> None:
         self.g, self.iri, self.href, self.base = g, iri, href, base
         self.o = base + "ontology/"
+        # a page asks the same names and sort keys many times: each is read once
+        self.label_memo: dict[Node, Literal | str] = {}
+        self.key_memo: dict[Node, tuple[Any, ...]] = {}
 
     def gfdo(self, name: str) -> URIRef:
         return URIRef(self.o + name)
 
     # -- names
     def label(self, node: Node) -> Literal | str:
+        found = self.label_memo.get(node)
+        if found is None:
+            found = self.label_memo[node] = self.read_label(node)
+        return found
+
+    def read_label(self, node: Node) -> Literal | str:
         lit = pick(v for p in LABELS for v in self.g.objects(node, p))
         if lit is not None:
             return lit
@@ -235,6 +244,12 @@ class Reader:
         return values[0] if values else ""
 
     def key(self, node: Node) -> tuple[Any, ...]:
+        found = self.key_memo.get(node)
+        if found is None:
+            found = self.key_memo[node] = self.read_key(node)
+        return found
+
+    def read_key(self, node: Node) -> tuple[Any, ...]:
         start = self.first(node, SCHEMA.startDate)
         pos = self.first(node, self.gfdo("position"))
         number = int(pos) if pos.isdigit() else 2**31
