@@ -587,10 +587,11 @@ def holders(r: Reader, item: Node) -> list[Holders]:
                 out.setdefault(name, []).append(r.link(agent))
         for agent in r.agents(item, p):
             if agent not in covered:
-                out.setdefault("", []).append(r.link(agent))
-    first = {"chair": 0, "co-chair": 1, "moderator": 2}
+                out.setdefault("organiser" if p == SCHEMA.organizer else "",
+                               []).append(r.link(agent))
+    first = {"organiser": 0, "chair": 1, "co-chair": 2, "moderator": 3}
     return [Holders(k, v) for k, v in sorted(out.items(),
-                                             key=lambda kv: (first.get(kv[0], 3), kv[0]))]
+                                             key=lambda kv: (first.get(kv[0], 4), kv[0]))]
 
 
 def _descendants(r: Reader, item: Node, depth: int = 3) -> list[Node]:
@@ -661,9 +662,12 @@ def item_view(r: Reader) -> ItemView:
     facts: list[tuple[str, list[Link]]] = []
     for prop, name in FACTS:
         values = r.sorted(r.g.objects(me, r.gfdo(prop)))
-        if values:
-            facts.append((name, [r.link(v) if isinstance(v, URIRef) else Link(str(v))
-                                 for v in values]))
+        links = [r.link(v) if isinstance(v, URIRef) else Link(str(v)) for v in values]
+        if facts and facts[-1][0] == name:  # the same fact by two properties (a number)
+            links = [x for x in links if x not in facts[-1][1]]
+            facts[-1][1].extend(links)
+        elif links:
+            facts.append((name, links))
     status = r.uris(me, SCHEMA.eventStatus)
     if status:
         facts.append(("Status, as reported", [Link(local_name(str(s)).removeprefix("Event"))
