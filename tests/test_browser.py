@@ -119,3 +119,36 @@ def test_no_script_from_the_data_runs(server, page):
 
     for text in page.eval_on_selector_all("script", "els => els.map(e => e.textContent)"):
         json.loads(text)
+
+
+# -- resource pages, each kind at a desktop's and a phone's width (piece: resource pages) ----
+RESOURCE_PAGES = {
+    "person": ("/person/byung-chun-kim", "Byung-Chun Kim"),
+    "session": ("/event/gfd-2008-tunis/session-2", "Partnering with the private sector"),
+    "meeting": ("/event/wg-egovernment-2008-tunis", "Fourth Regional Meeting"),
+    "organisation": ("/organization/kaist-graduate-school-of-management",
+                     "Graduate School of Management"),
+    "country": ("/country/south-korea", "South Korea"),
+    "place": ("/place/maison-de-l-entreprise", "Maison de l'Entreprise"),
+}
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("kind", list(RESOURCE_PAGES))
+def test_resource_pages_fit_their_width(server, browser, kind, width):
+    """Each kind of resource page, its top part first, nothing wider than the window."""
+    path, heading = RESOURCE_PAGES[kind]
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        pg = context.new_page()
+        pg.goto(server + path)
+        pg.wait_for_load_state("load")
+        assert pg.inner_text("h1").startswith(heading)
+        shot(pg, f"resource-{kind}-{width}")
+        overflow = pg.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} is {overflow} px wider than {width} px"
+        # the readable part comes before the raw table
+        assert pg.evaluate("document.querySelector('#summary').getBoundingClientRect().top"
+                           " < document.querySelector('#data').getBoundingClientRect().top")
+    finally:
+        context.close()

@@ -80,11 +80,45 @@ def _an_event(types: object) -> bool:
     return any(str(t).endswith("Event") for t in (types if isinstance(types, list) else [types]))
 
 
-@pytest.mark.parametrize("cls", ["Person", "Organization", "City"])
+@pytest.mark.parametrize("cls", ["Person", "Organization", "City", "Country", "Place"])
 def test_people_organisations_and_places_carry_theirs(client, dist, cls):
-    for iri in _typed(dist, cls)[:40]:
+    typed = _typed(dist, cls)
+    assert typed, cls
+    for iri in typed[:40]:
         ids = [d.get("@id") for d in _json_ld(client, _path(iri))]
         assert ids == [iri], iri
+
+
+def _values(g: Graph, s: URIRef, p: str) -> set[str]:
+    return {str(o) for o in g.objects(s, URIRef(SCHEMA + p))}
+
+
+@pytest.mark.parametrize("path", ["/person/byung-chun-kim", "/person/salem-al-shair",
+                                  "/organization/kaist-graduate-school-of-management",
+                                  "/country/south-korea", "/place/tunis"])
+def test_the_json_ld_of_a_person_organisation_or_place_says_what_the_graph_does(
+        client, dist, path):
+    """Names, job titles, affiliations, parents and Wikidata items, as the graph has them."""
+    g = Graph().parse(dist / "gfd.ttl", format="turtle")
+    iri = URIRef("https://w3id.org/gfd-kg" + path)
+    [doc] = _json_ld(client, path)
+    assert doc["@id"] == str(iri) and {doc["name"]} == _values(g, iri, "name")
+
+    def ids(key: str) -> set[str]:
+        v = doc.get(key, [])
+        return {d["@id"] if isinstance(d, dict) else d for d in (v if isinstance(v, list) else [v])}
+
+    def as_set(key: str) -> set[str]:
+        v = doc.get(key, [])
+        return set(v if isinstance(v, list) else [v])
+
+    assert as_set("sameAs") == _values(g, iri, "sameAs") | _values(g, iri, "url")
+    if path.startswith("/person/"):
+        assert as_set("jobTitle") == _values(g, iri, "jobTitle") and doc["jobTitle"]
+        orgs = {o for o in _values(g, iri, "affiliation") if "/organization/" in o}
+        assert ids("affiliation") == orgs and orgs
+    if path.startswith("/organization/"):
+        assert ids("parentOrganization") == _values(g, iri, "parentOrganization")
 
 
 def test_robots_txt_points_at_the_sitemap_and_every_address_in_it_is_a_page(client, dist):

@@ -7,12 +7,17 @@ every other node in them, and the labels of predicates and classes from the onto
 
 from __future__ import annotations
 
+import csv
+import html
 import itertools
 import json
 import re
+from datetime import datetime
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pyoxigraph as ox
 import pytest
 from markupsafe import escape
 from rdflib import BNode, Graph, Literal, URIRef
@@ -34,6 +39,9 @@ from gfd_kg.web.pages import (
     results_page,
     timeline_svg,
 )
+from gfd_kg.web.site import page_graph
+from gfd_kg.web.store import load_store
+from tests.server import build_dist
 
 ONTOLOGY = ontology_dir() / "gfd.ttl"
 QUERIES = queries_dir()
@@ -699,3 +707,107 @@ def test_same_input_same_text(data_graph, ontology, iris, examples):
         again = Graph().parse(data=data_graph.serialize(format="nt"), format="nt")
         assert page(again, ontology, iris, kind, ident) == first
     assert landing_page(_info(examples)) == landing_page(_info(examples))
+
+
+# -- the readable top of each kind of page, as the server builds it ---------------------------
+# Each row of tests/data/resource-pages.csv: a page, a text its top part must show, and how
+# the text is checked against the graph: `literal` (a value in the graph, as it is),
+# `once` (a name the top part shows exactly once: a chair, a moderator), `when` (the day
+# and times of the item `arg`, read back from its xsd:dateTime or xsd:date values),
+# `duration` (the agenda's stated duration `arg`, a value in the graph, in words),
+# `wikidata` (the page's resource is schema:sameAs that Wikidata item).
+PAGE_TEXTS = Path(__file__).parent / "data" / "resource-pages.csv"
+WEEKDAY_DATE = "%A %d %B %Y"
+
+
+def _page_rows() -> list[dict[str, str]]:
+    with PAGE_TEXTS.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def served_store(tmp_path_factory) -> ox.Store:
+    dist = build_dist(tmp_path_factory.mktemp("pages") / "dist")
+    return load_store([dist / "gfd-all.nt"], None, None)
+
+
+def _server_page(store: ox.Store, iris: IRIs, path: str) -> str:
+    iri = iris.base + path.lstrip("/")
+    return resource_page(page_graph(store, iri, iris.base), URIRef(iri), href_for(iris),
+                         alternates(path), None, base=iris.base)
+
+
+def _top_text(html_text: str) -> str:
+    """The readable part, up to where it comes from (the agenda's lines name people too)."""
+    end = html_text.find('<section id="sources">')
+    top = html_text[html_text.index('<section id="summary">'):
+                    end if end > 0 else html_text.index('<section id="data">')]
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", top)))
+
+
+def _literals(store: ox.Store) -> set[str]:
+    return {q.object.value for q in store.quads_for_pattern(None, None, None, None)
+            if isinstance(q.object, ox.Literal)}
+
+
+@pytest.mark.parametrize("row", _page_rows(), ids=lambda r: f"{r['path']}:{r['text'][:30]}")
+def test_the_top_of_a_page_shows_what_the_graph_says(served_store, iris, row):
+    top = _top_text(_server_page(served_store, iris, row["path"]))
+    text, check_kind, arg = row["text"], row["check"], row["arg"]
+    assert text in top, (row["path"], text)
+    if check_kind in ("literal", "once"):
+        assert text in _literals(served_store)
+        if check_kind == "once":
+            assert top.count(text) == 1, top
+    elif check_kind == "when":
+        item = ox.NamedNode(iris.base + arg.lstrip("/"))
+        start = [q.object.value for q in served_store.quads_for_pattern(
+            item, ox.NamedNode(str(SCHEMA.startDate)), None, None)]
+        end = [q.object.value for q in served_store.quads_for_pattern(
+            item, ox.NamedNode(str(SCHEMA.endDate)), None, None)]
+        day, _, times = text.partition(", ")
+        read_day = datetime.strptime(day, WEEKDAY_DATE).date()
+        assert start and start[0][:10] == read_day.isoformat()
+        if times:  # "12:00", an en dash, "13:30": the wall clock as the data writes it
+            assert times == f"{start[0][11:16]}\u2013{end[0][11:16]}"
+    elif check_kind == "duration":
+        assert arg in _literals(served_store)
+        numbers = re.findall(r"\d+", arg)
+        assert re.findall(r"\d+", text) == numbers
+    elif check_kind == "wikidata":
+        subject = ox.NamedNode(iris.base + row["path"].lstrip("/"))
+        assert any(q.object.value.endswith("/" + arg) for q in served_store.quads_for_pattern(
+            subject, ox.NamedNode(str(SCHEMA.sameAs)), None, None))
+    else:
+        raise AssertionError(f"unknown check {check_kind!r} in {PAGE_TEXTS.name}")
+
+
+def test_a_person_page_shows_every_event_and_the_position_as_of_each(served_store, iris):
+    """Byung-Chun Kim: the seminar (the agenda) and the working group's meeting (the OECD's
+    page, as co-chair), each with the positions the data gives for it."""
+    html_text = _server_page(served_store, iris, "/person/byung-chun-kim")
+    check(html_text)
+    top = html_text[html_text.index('<section id="summary">'):html_text.index('id="data"')]
+    events = top[top.index('<section id="events">'):]
+    events = events[:events.index("</section>")]
+    assert re.findall(r'href="(/event/[^"]+)"', events) == [
+        "/event/gfd-2008-tunis", "/event/wg-egovernment-2008-tunis"]
+    groups = re.findall(r'<section class="positions">(.*?)</section>', top, re.S)
+    assert len(groups) == 2
+    assert 'href="/event/wg-egovernment-2008-tunis"' in groups[1]
+    for g in groups:
+        assert "Associate Dean and CIO" in g and 'href="/country/south-korea"' in g
+    ol = top[top.index('<ol class="parts">'):]
+    parts = re.findall(r"<li>(.*?)</li>", ol[:ol.index("</ol>")], re.S)
+    # in time order: the seminar's items on 28 May, then the meeting on the 29th
+    assert [re.search(r'href="(/event/[^"]+)"', p).group(1) for p in parts] == [
+        "/event/gfd-2008-tunis/opening-session", "/event/gfd-2008-tunis/session-2",
+        "/event/gfd-2008-tunis/session-3/case-study-2",
+        "/event/gfd-2008-tunis/closing-session", "/event/wg-egovernment-2008-tunis"]
+    assert "<details>" in top and "lines 75\u201377" in top  # where it comes from, folded
+
+
+def test_the_seminar_page_keeps_its_timeline(served_store, iris):
+    html_text = _server_page(served_store, iris, "/event/gfd-2008-tunis")
+    check(html_text)
+    assert html_text.count("<svg") == 1 and 'class="item"' in _svg(html_text)

@@ -339,9 +339,10 @@ def _resource(request: Request) -> Response:
                "Link": links_to(path, media)}
     if media == HTML:
         alternates = {FORMAT_LABELS[m]: f"{path}.{_suffix_of(m)}" for m in RDF_FORMATS}
-        embedding = _embedding_for(site, iri)
-        html = pages.resource_page(page_graph(site.store, iri, site.base), URIRef(iri),
-                                   site.href, alternates, embedding, base=site.base)
+        graph = page_graph(site.store, iri, site.base)
+        embedding = _embedding_for(site, iri, graph)
+        html = pages.resource_page(graph, URIRef(iri), site.href, alternates, embedding,
+                                   base=site.base)
         return Response(html, media_type="text/html; charset=utf-8", headers=headers)
     return Response(serialise_triples(triples, media, site), media_type=with_charset(media),
                     headers=headers)
@@ -371,7 +372,9 @@ async def unknown_format(request: Request, exc: Exception) -> Response:
     return plain(400, str(exc))
 
 
-def _embedding_for(site: Site, iri: str) -> str | None:
+def _embedding_for(site: Site, iri: str, g: Graph) -> str | None:
+    """The page's JSON-LD: an event's from the build's embed/ documents, else made from
+    the page graph ``g``."""
     from ..embed import EmbedError, document_name, dumps, event_embedding
 
     if site.dist is not None and iri.startswith(site.base + "event/"):
@@ -386,7 +389,6 @@ def _embedding_for(site: Site, iri: str) -> str | None:
                 node = _node(doc, iri)
                 if node is not None:
                     return dumps({"@context": doc["@context"], **node}).strip()
-    g = page_graph(site.store, iri, site.base)
     if iri.startswith(site.base + "event/"):  # an event of no programme (a meeting)
         try:
             return dumps(event_embedding(g, URIRef(iri), site.base)).strip()

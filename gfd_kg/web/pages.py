@@ -30,13 +30,14 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, SKOS, XSD
+from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
 
 from ..iris import DEFAULT_BASE, KINDS, SCHEMA
 from ..query import QueryFile, Table
 from ..render import NAV, Nav, render
 from ..render import safe_href as _safe_href
+from . import views
 from .conneg import RESOURCE_TYPES
 from .editor import DEFAULT_QUERY, Editor
 
@@ -350,19 +351,50 @@ def _slots(items: Iterable[tuple[str, str, str, str]]) -> list[_Slot]:
     return sorted(slots)
 
 
-def timeline_svg(items: list[tuple[str, str, str, str]], *,
-                 title: str = "Timeline of the programme") -> str:
-    """The programme as a picture: one lane per day, time of day across, one bar per item
-    (``(href, name, start, end)``, ISO dates-times), each bar a link to its item.
+@dataclass(frozen=True)
+class TimelineBar:
+    href: str
+    start_iso: str
+    end_iso: str
+    times: str  # 09:30-11:30, with an en dash
+    name: str  # in full, for the bar's <title>
+    short: str  # what fits left of the axis
+    text_y: str
+    x: str
+    y: str
+    width: str
 
-    Names that do not fit are shortened on the picture; the full name and times are in each
-    bar's ``<title>``. The picture is an ``img`` to assistive technology: pages put the
-    same programme in a table next to it."""
+
+@dataclass(frozen=True)
+class TimelineLane:
+    day: str  # YYYY-MM-DD
+    name: str  # Wednesday 28 May 2008
+    y: int
+    height: int
+    bars: list[TimelineBar]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The geometry of the programme's picture (templates/resource/timeline.html)."""
+
+    title: str
+    summary: str  # "11 items, Tuesday 27 May 2008 to Wednesday 28 May 2008"
+    width: int
+    height: int
+    top: int
+    bar_height: int
+    ticks: list[tuple[str, str]]  # (x, "09:00")
+    lanes: list[TimelineLane]
+
+
+def timeline(items: list[tuple[str, str, str, str]], *,
+             title: str = "Timeline of the programme") -> Timeline:
+    """Where each item of ``(href, name, start, end)`` (ISO dates-times) goes on the
+    picture: one lane per day, time of day across, one bar per item."""
     slots = _slots(items)
     if not slots:
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" '
-                f'viewBox="0 0 {_W} 40" aria-label="{_e(title)}"><title>{_e(title)}: '
-                "no timed items</title></svg>\n")
+        return Timeline(title, "no timed items", _W, 40, _TOP, _BAR_H, [], [])
     first = min(s.start for s in slots) // 60 * 60
     last = -(-max(s.end for s in slots) // 60) * 60
     if last <= first:
@@ -375,225 +407,69 @@ def timeline_svg(items: list[tuple[str, str, str, str]], *,
 
     days = sorted({s.day for s in slots})
     height = _TOP + sum(_DAY_H + _ROW_H * sum(1 for s in slots if s.day == d) for d in days) + 8
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" '
-           f'viewBox="0 0 {_W} {height}" width="{_W}" height="{height}" '
-           f'font-family="system-ui,sans-serif" font-size="13">\n'
-           f"<title>{_e(title)}: {len(slots)} items, {_e(_day_name(days[0]))}"
-           + (f" to {_e(_day_name(days[-1]))}" if len(days) > 1 else "") + "</title>\n"
-           '<g class="axis" fill="#555" stroke="#dde" font-size="11">\n']
-    for t in range(first, last + 1, step):
-        xt = _n(x(t))
-        out.append(f'<line x1="{xt}" y1="{_TOP - 6}" x2="{xt}" y2="{height - 8}"/>'
-                   f'<text x="{xt}" y="{_TOP - 10}" text-anchor="middle" stroke="none">'
-                   f"{_hhmm(t)}</text>\n")
-    out.append("</g>\n")
+    summary = f"{len(slots)} items, {_day_name(days[0])}" + (
+        f" to {_day_name(days[-1])}" if len(days) > 1 else "")
+    ticks = [(_n(x(t)), _hhmm(t)) for t in range(first, last + 1, step)]
+    lanes = []
     y = _TOP
     for day in days:
         lane = [s for s in slots if s.day == day]
-        lane_h = _DAY_H + _ROW_H * len(lane)
-        out.append(f'<g class="lane" data-day="{_e(day)}">\n'
-                   f'<rect x="0" y="{y}" width="{_W}" height="{lane_h}" fill="#f6f6f8" '
-                   'stroke="#ccd"/>\n'
-                   f'<text x="8" y="{y + 18}" font-weight="bold" fill="#1b1b1b">'
-                   f"{_e(_day_name(day))}</text>\n")
+        lane_y, lane_h = y, _DAY_H + _ROW_H * len(lane)
         y += _DAY_H
+        bars = []
         for s in lane:
-            times = f"{_hhmm(s.start)}\u2013{_hhmm(s.end)}"  # an en dash
-            bar_y = y + (_ROW_H - _BAR_H) / 2
-            out.append(
-                f'<a href="{_e(_safe_href(s.href) or "#")}" class="item" '
-                f'data-start="{_e(s.start_iso)}" '
-                f'data-end="{_e(s.end_iso)}">'
-                f"<title>{_e(times)} {_e(' '.join(s.name.split()))}</title>"
-                f'<text x="8" y="{_n(y + 16)}" fill="#0645ad">'
-                f'<tspan font-weight="bold">{times}</tspan> '
-                f"{_e(_shorten(s.name, _LABEL_CHARS))}</text>"
-                f'<rect class="bar" x="{_n(x(s.start))}" y="{_n(bar_y)}" '
-                f'width="{_n(max(x(s.end) - x(s.start), 2))}" height="{_BAR_H}" rx="3" '
-                'fill="#4a78c2" stroke="#234"/></a>\n')
+            bars.append(TimelineBar(
+                _safe_href(s.href) or "#", s.start_iso, s.end_iso,
+                f"{_hhmm(s.start)}\u2013{_hhmm(s.end)}", " ".join(s.name.split()),
+                _shorten(s.name, _LABEL_CHARS), _n(y + 16), _n(x(s.start)),
+                _n(y + (_ROW_H - _BAR_H) / 2), _n(max(x(s.end) - x(s.start), 2))))
             y += _ROW_H
-        out.append("</g>\n")
-    out.append("</svg>\n")
-    return "".join(out)
+        lanes.append(TimelineLane(day, _day_name(day), lane_y, lane_h, bars))
+    return Timeline(title, summary, _W, height, _TOP, _BAR_H, ticks, lanes)
+
+
+def timeline_svg(items: list[tuple[str, str, str, str]], *,
+                 title: str = "Timeline of the programme") -> str:
+    """The programme as a picture, each bar a link to its item.
+
+    Names that do not fit are shortened on the picture; the full name and times are in each
+    bar's ``<title>``. The picture is an ``img`` to assistive technology: pages put the
+    same programme in a table next to it."""
+    return render("resource/timeline.html", t=timeline(items, title=title))
 
 
 # --- the page of a resource --------------------------------------------------------
 
-_LABELS = (SCHEMA.name, RDFS.label, SKOS.prefLabel)
-# What names a thing that has no name: a role's name, an address's street...
-_FALLBACK_LABELS = (SCHEMA.roleName, SCHEMA.alternateName, SCHEMA.contactType,
-                    SCHEMA.streetAddress, SCHEMA.text)
-_ROLE_TYPES = (SCHEMA.Role, SCHEMA.OrganizationRole)
-# what links an event to a role and a role to its agent (the schema.org Role pattern)
-_ROLE_LINKS = (SCHEMA.performer, SCHEMA.organizer, SCHEMA.affiliation, SCHEMA.memberOf)
-_GENERIC_CLASSES = frozenset({SCHEMA.Thing, SCHEMA.Event, SCHEMA.Organization, SCHEMA.Place,
-                              SCHEMA.Role})
-_LONG = 160  # characters from which a literal is written as paragraphs
 # an alternate named but without a known suffix (conneg.RESOURCE_TYPES has the suffixes)
 _FORMAT_NAMES = {"turtle": "text/turtle", "json-ld": "application/ld+json",
                  "n-triples": "application/n-triples", "rdf/xml": "application/rdf+xml"}
+_TEMPLATES = {"person": "resource/person.html", "item": "resource/item.html",
+              "organisation": "resource/organisation.html", "place": "resource/place.html",
+              "resource": "resource/resource.html"}
+_VIEWS: dict[str, Callable[[views.Reader], object]] = {
+    "person": views.person_view, "item": views.item_view,
+    "organisation": views.organisation_view, "place": views.place_view}
+_pick = views.pick
 
 
-def _pick(values: Iterable[Node]) -> Literal | None:
-    """English first, then no language, then any: sorted, so always the same one."""
-    lits = [v for v in values if isinstance(v, Literal)]
-    for wanted in ("en", None):
-        found = sorted((v for v in lits if v.language == wanted), key=str)
-        if found:
-            return found[0]
-    found = sorted(lits, key=lambda v: (v.language or "", str(v)))
-    return found[0] if found else None
+@dataclass(frozen=True)
+class Alternate:
+    name: str
+    href: str
+    media_type: str | None
 
 
-def _local_name(iri: str) -> str:
-    head, _, tail = iri.rstrip("/#").rpartition("#")
-    if not head:
-        tail = iri.rstrip("/").rpartition("/")[2]
-    return tail or iri
+@dataclass(frozen=True)
+class ProgrammeRow:
+    day: str
+    times: str
+    item: views.Link
 
 
-def _base_of(iri: str) -> str:
-    """The base a dataset IRI was minted under: what comes before ``{kind}/``."""
-    m = re.match(r"^(https?://[^/]+/(?:.*?/)??)(?:" + "|".join(KINDS) + ")/", iri)
-    return m.group(1) if m else DEFAULT_BASE
-
-
-class _View:
-    """What the resource page reads from its describe graph."""
-
-    def __init__(self, g: Graph, iri: URIRef, href: Callable[[str], str | None],
-                 base: str) -> None:
-        self.g, self.iri, self.href, self.base = g, iri, href, base
-        self.gfdo = base + "ontology/"
-        self.position = URIRef(self.gfdo + "position")
-
-    # -- names
-    def label(self, node: Node) -> Literal | str:
-        lit = _pick(v for p in _LABELS for v in self.g.objects(node, p))
-        if lit is not None:
-            return lit
-        if any((node, RDF.type, t) in self.g for t in _ROLE_TYPES):
-            role = self.role_label(node)
-            if role:
-                return role
-        lit = _pick(v for p in _FALLBACK_LABELS for v in self.g.objects(node, p))
-        if lit is not None:
-            return lit
-        s = str(node)
-        if isinstance(node, URIRef) and s.startswith(self.base):
-            return s[len(self.base):]
-        return s
-
-    def role_label(self, role: Node) -> str:
-        """A role has no name of its own: "moderator: Salem Al Shair in Session 3" from its
-        roleName, its agent and the event that holds it, as far as the graph has them
-        (the resource of the page is left out: on its own page it goes without saying)."""
-        kind = _pick(self.g.objects(role, SCHEMA.roleName))
-        agents = self.named(o for p in _ROLE_LINKS for o in self.g.objects(role, p))
-        events = self.named(s for p in _ROLE_LINKS for s in self.g.subjects(p, role))
-        text = str(kind) if kind is not None else ""
-        if agents:
-            text += (": " if text else "") + ", ".join(agents)
-        if events and text:
-            text += " in " + ", ".join(events)
-        return text
-
-    def named(self, nodes: Iterable[Node]) -> list[str]:
-        """The names of the nodes that have one, other than the page's resource, sorted."""
-        out = set()
-        for n in nodes:
-            lit = _pick(v for p in _LABELS for v in self.g.objects(n, p))
-            if n != self.iri and lit is not None:
-                out.add(str(lit))
-        return sorted(out)
-
-    def term_label(self, term: Node) -> Literal | str:
-        """A predicate's or class's name: its rdfs:label, else its local name."""
-        lit = _pick(v for p in (RDFS.label, SKOS.prefLabel) for v in self.g.objects(term, p))
-        return lit if lit is not None else _local_name(str(term))
-
-    # -- order
-    def first(self, node: Node, p: URIRef) -> str:
-        values = sorted(str(v) for v in self.g.objects(node, p) if isinstance(v, Literal))
-        return values[0] if values else ""
-
-    def key(self, node: Node) -> tuple[Any, ...]:
-        start = self.first(node, SCHEMA.startDate)
-        pos = self.first(node, self.position)
-        number = int(pos) if pos.isdigit() else 2**31
-        label = str(self.label(node))
-        return (start == "", start, number, label.casefold(), label, str(node))
-
-    def value_key(self, node: Node) -> tuple[Any, ...]:
-        if isinstance(node, Literal):
-            return (1, node.language or "", str(node.datatype or ""), str(node))
-        if isinstance(node, BNode):
-            return (2, self.bnode_key(node))
-        return (0, *self.key(node))
-
-    def bnode_key(self, node: Node, depth: int = 0) -> str:
-        """A blank node's sort key from its content: its id changes from parse to parse."""
-        if depth > 3:
-            return ""
-        return "; ".join(sorted(
-            f"{p} {self.bnode_key(o, depth + 1) if isinstance(o, BNode) else o}"
-            for p, o in self.g.predicate_objects(node)))
-
-    # -- links
-    def url(self, iri: URIRef) -> str | None:
-        local = self.href(str(iri))
-        if local is not None:
-            return _safe_href(local)
-        return str(iri) if str(iri).startswith(("http://", "https://")) else None
-
-    def link(self, node: Node, text: str | None = None) -> str:
-        if not isinstance(node, URIRef):
-            return _e(text if text is not None else node)
-        if text is None:
-            lab = self.label(node)
-            text = _named(lab)
-        url = self.url(node)
-        return f'<a href="{_e(url)}">{text}</a>' if url is not None else text
-
-    def term_link(self, term: Node) -> str:
-        lab = self.term_label(term)
-        title = f' title="{_e(term)}"'
-        url = self.url(term) if isinstance(term, URIRef) else None
-        inner = _named(lab)
-        return f'<a href="{_e(url)}"{title}>{inner}</a>' if url else f"<span{title}>{inner}</span>"
-
-    def types(self, node: Node) -> list[URIRef]:
-        return sorted((t for t in self.g.objects(node, RDF.type) if isinstance(t, URIRef)),
-                      key=lambda t: (str(self.term_label(t)).casefold(), str(t)))
-
-    def type_names(self, node: Node) -> str:
-        """A node's kinds, discreetly: schema:Event goes without saying beside Session."""
-        types = self.types(node)
-        specific = [t for t in types if t not in _GENERIC_CLASSES]
-        names = [str(self.term_label(t)) for t in specific or types]
-        return f'<span class="meta">{_e(", ".join(names))}</span>' if names else ""
-
-    # -- values
-    def value(self, node: Node, depth: int = 0) -> str:
-        if isinstance(node, URIRef):
-            return self.link(node) + self.type_names(node)
-        if isinstance(node, Literal):
-            if len(str(node)) > _LONG or "\n" in str(node):
-                meta = f'<span class="meta">@{_e(node.language)}</span>' if node.language else ""
-                return (f'<div class="text">{_paragraphs(str(node), node.language)}</div>'
-                        + meta)
-            return _literal(node)
-        rows = sorted(self.g.predicate_objects(node),
-                      key=lambda po: (str(po[0]), self.value_key(po[1])))
-        if not rows or depth > 2:
-            return '<span class="meta">(blank node)</span>'
-        return "<ul>" + "".join(f"<li>{self.term_link(p)}: {self.value(o, depth + 1)}</li>"
-                                for p, o in rows) + "</ul>"
-
-
-def _named(label: Literal | str) -> str:
-    lang = getattr(label, "language", None)
-    return f'<span lang="{_e(lang)}">{_e(label)}</span>' if lang else _e(label)
+@dataclass(frozen=True)
+class Programme:
+    timeline: Timeline | None
+    rows: list[ProgrammeRow]
 
 
 def _media_type(label: str, href: str) -> str | None:
@@ -603,112 +479,60 @@ def _media_type(label: str, href: str) -> str | None:
     return RESOURCE_TYPES.get(suffix) or _FORMAT_NAMES.get(label.casefold())
 
 
-def _type_attr(media_type: str | None) -> str:
-    return f' type="{_e(media_type)}"' if media_type else ""
-
-
 def _script_safe(text: str) -> str:
     """A JSON text that cannot end its script element nor open a comment in it. A no-op on
     embed.dumps output, which already writes ``<\\/`` and ``\\u003c!--``."""
     return text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
 
 
-def _properties_table(v: _View, node: URIRef) -> str:
-    preds = sorted({p for p in v.g.predicates(node, None) if p != RDF.type},
-                   key=lambda p: (p != SCHEMA.name, str(v.term_label(p)).casefold(), str(p)))
-    rows = []
-    for p in preds:
-        values = sorted(v.g.objects(node, p), key=v.value_key)
-        cells = [v.value(o) for o in values]
-        cell = cells[0] if len(cells) == 1 else \
-            "<ul>" + "".join(f"<li>{c}</li>" for c in cells) + "</ul>"
-        rows.append(f'<tr><th scope="row">{v.term_link(p)}</th><td>{cell}</td></tr>\n')
-    if not rows:
-        return "<p>No properties.</p>\n"
-    return ('<table class="properties">\n<thead><tr><th scope="col">Property</th>'
-            '<th scope="col">Value</th></tr></thead>\n<tbody>\n' + "".join(rows)
-            + "</tbody>\n</table>\n")
-
-
-def _incoming(v: _View, node: URIRef) -> str:
-    by_pred: dict[Node, set[Node]] = {}
-    for s, p in v.g.subject_predicates(node):
-        if s != node:
-            by_pred.setdefault(p, set()).add(s)
-    if not by_pred:
-        return ""
-    rows = []
-    for p in sorted(by_pred, key=lambda p: (str(v.term_label(p)).casefold(), str(p))):
-        subjects = sorted(by_pred[p], key=v.value_key)
-        items = "".join(f"<li>{v.value(s)}</li>" for s in subjects)
-        rows.append(f'<tr><th scope="row">{v.term_link(p)}</th><td><ul>{items}</ul></td></tr>\n')
-    return ('<section id="referenced-by">\n<h2>Referenced by</h2>\n'
-            "<p>Resources whose property (left) has this one as its value.</p>\n"
-            '<table class="incoming">\n<thead><tr><th scope="col">Property</th>'
-            '<th scope="col">Of</th></tr></thead>\n<tbody>\n' + "".join(rows)
-            + "</tbody>\n</table>\n</section>\n")
-
-
-def _programme(v: _View, seminar: URIRef) -> str:
-    items = {e for e in v.g.objects(seminar, SCHEMA.subEvent) if isinstance(e, URIRef)}
-    items |= {e for e in v.g.subjects(SCHEMA.superEvent, seminar) if isinstance(e, URIRef)}
-    ordered = sorted(items, key=v.key)
+def _programme(r: views.Reader, seminar: URIRef) -> Programme | None:
+    items = {e for e in r.g.objects(seminar, SCHEMA.subEvent) if isinstance(e, URIRef)}
+    items |= {e for e in r.g.subjects(SCHEMA.superEvent, seminar) if isinstance(e, URIRef)}
     timed = []
     rows = []
-    for e in ordered:
-        start, end = v.first(e, SCHEMA.startDate), v.first(e, SCHEMA.endDate)
-        name = str(v.label(e))
-        url = v.url(e) or ""
+    for e in sorted(items, key=r.key):
+        start, end = r.first(e, SCHEMA.startDate), r.first(e, SCHEMA.endDate)
         try:
             day, s = _wall_clock(start)
             _end_day, t = _wall_clock(end)
         except ValueError:
-            day, when = "", ""
+            day, times = "", ""
         else:
-            when = f"{_hhmm(s)}\u2013{_hhmm(t)}"  # an en dash
-            timed.append((url, name, start, end))
-        day_text = _e(_day_name(day)) if day else ""
-        rows.append(f"<tr><td>{day_text}</td><td>{_e(when)}</td>"
-                    f"<td>{v.link(e)}{v.type_names(e)}</td></tr>\n")
+            times = f"{_hhmm(s)}\u2013{_hhmm(t)}"  # an en dash
+            timed.append((r.url(e) or "", str(r.label(e)), start, end))
+        rows.append(ProgrammeRow(_day_name(day) if day else "", times, r.link(e, kind=True)))
     if not rows:
-        return ""
-    svg = timeline_svg(timed, title=f"Programme of {v.label(seminar)}") if timed else ""
-    return ('<section id="programme">\n<h2>Programme</h2>\n' + svg
-            + '<table class="programme">\n<caption>The programme, in order</caption>\n'
-            '<thead><tr><th scope="col">Day</th><th scope="col">Time</th>'
-            '<th scope="col">Item</th></tr></thead>\n<tbody>\n' + "".join(rows)
-            + "</tbody>\n</table>\n</section>\n")
+        return None
+    picture = timeline(timed, title=f"Programme of {r.label(seminar)}") if timed else None
+    return Programme(picture, rows)
 
 
 def resource_page(graph: Graph, iri: URIRef, href: Callable[[str], str | None],
                   alternates: dict[str, str], embedding: str | None, *,
                   base: str | None = None, nav: Nav = NAV) -> str:
-    """The page of one dataset IRI, from its describe graph: its outgoing triples, the
-    triples that point at it, and the names, types, dates and positions of every other
-    node in them (plus the labels of predicates and classes)."""
-    v = _View(graph, iri, href, base or _base_of(str(iri)))
-    label = v.label(iri)
-    formats = [(name, h, _media_type(name, h)) for name, h in sorted(alternates.items())]
-    head = "".join(f'<link rel="alternate"{_type_attr(t)} href="{_e(h)}" title="{_e(name)}">\n'
-                   for name, h, t in formats)
-    if embedding is not None:
-        head += f'<script type="application/ld+json">\n{_script_safe(embedding)}</script>\n'
-    types = v.types(iri)
-    body = [f"<h1>{_named(label)}</h1>\n",
-            f'<p class="iri"><code>{_e(iri)}</code></p>\n']
-    if types:
-        body.append("<p class=\"types\">Type: " + ", ".join(v.term_link(t) for t in types)
-                    + "</p>\n")
-    if alternates:
-        body.append('<p class="formats">This page as data: ' + ", ".join(
-            f'<a href="{_e(h)}"{_type_attr(t)}>{_e(name)}</a>' for name, h, t in formats)
-            + "</p>\n")
-    if any(str(t) == v.gfdo + "Seminar" for t in types):
-        body.append(_programme(v, iri))
-    body.append('<section id="properties">\n<h2>Properties</h2>\n'
-                + _properties_table(v, iri) + "</section>\n")
-    body.append(_incoming(v, iri))
-    return _page(f"{label} — gfd-kg", "".join(body), nav, head)
+    """The page of one dataset IRI, from its page graph (gfd_kg/web/site.py
+    ``page_graph``): a readable top part for a person, a programme item, an organisation
+    or a place (views.py reads it), then every property and incoming link, then the
+    other formats."""
+    r = views.Reader(graph, iri, href, base or _base_of(str(iri)))
+    kind = views.page_kind(r)
+    label = r.label(iri)
+    formats = [Alternate(name, h, _media_type(name, h)) for name, h in sorted(alternates.items())]
+    make = _VIEWS.get(kind)
+    programme = None
+    if kind == "item" and (iri, RDF.type, r.gfdo("Seminar")) in graph:
+        programme = _programme(r, iri)
+    return render(_TEMPLATES[kind], nav=nav, kind=kind, title=str(label),
+                  lang=getattr(label, "language", None), kind_names=r.type_names(iri),
+                  view=make(r) if make else None, raw=views.raw(r), alternates=formats,
+                  embedding=json.loads(embedding) if embedding is not None else None,
+                  programme=programme)
+
+
+def _base_of(iri: str) -> str:
+    """The base a dataset IRI was minted under: what comes before ``{kind}/``."""
+    m = re.match(r"^(https?://[^/]+/(?:.*?/)??)(?:" + "|".join(KINDS) + ")/", iri)
+    return m.group(1) if m else DEFAULT_BASE
 
 
 # --- schema.org JSON-LD for people, organisations and places --------------------------

@@ -177,48 +177,149 @@ def describe(store: ox.Store, iri: str) -> list[ox.Triple]:
     return out
 
 
+# what a page follows up from a node, to the top: an item's parents, an organisation's,
+# a place's, and where an organisation is (gfd_kg/web/views.py reads these chains)
+CHAINS = ("http://schema.org/superEvent", "http://schema.org/parentOrganization",
+          "http://schema.org/containedInPlace", "http://schema.org/location")
+# what a page reads of a node two steps away: its name, its kind, its time, its place in
+# the programme; a role's name and holder; a talk's stated duration and countries; a
+# question's text; an agenda line span's lines
+FAR_FACTS = (*NEIGHBOUR_FACTS, "http://schema.org/text", "http://schema.org/alternateName")
+FAR_OWN_FACTS = ("position", "statedDuration", "presentsExperienceOf", "heading", "country",
+                 "asOfEvent", "discussionQuestion")
+PERSON = "http://schema.org/Person"
+SUB_EVENT = "http://schema.org/subEvent"
+
+
 def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
-    """What a resource page shows: outgoing and incoming triples; for every node
-    mentioned its labels, types, dates, position, role name, street; labels of the
-    predicates and classes; and for a role, who holds it in which event."""
+    """What a resource page shows (gfd_kg/web/views.py): the resource's outgoing and
+    incoming triples; every node they mention described in full (an item's talks, a
+    person's roles and sources); the chains up from them (a talk's session and seminar,
+    an organisation's parents, a place's); for a role the items that hold it; for a
+    person the roles they play and in what; and of every node further away its name,
+    kind, time and role facts; labels of the predicates and classes."""
     g = Graph()
     node = ox.NamedNode(iri)
+    seen: set[ox.Triple] = set()
+    every: set[Subject] = set()  # every node the graph holds as subject or object
 
     def add(triples: Iterable[ox.Triple]) -> None:
         for t in triples:
-            g.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+            if t not in seen:
+                seen.add(t)
+                g.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+                every.add(t.subject)
+                if isinstance(t.object, (ox.NamedNode, ox.BlankNode)):
+                    every.add(t.object)
 
-    facts = [ox.NamedNode(p) for p in (*NEIGHBOUR_FACTS, base + "ontology/position")]
-    triples = describe(store, iri) + _triples(store, o=node)
-    add(triples)
-    mentioned: set[Subject] = {x for t in triples for x in (t.subject, t.predicate, t.object)
-                               if not isinstance(x, ox.Literal)}
-    roles: set[Subject] = set()
-    for m in sorted(mentioned, key=str):
-        for p in facts:
-            found = _triples(store, s=m, p=p)
-            add(found)
-            if p.value == RDF_TYPE and any(isinstance(t.object, ox.NamedNode)
-                                           and t.object.value in ROLE_TYPES for t in found):
-                roles.add(m)
-    for role in sorted(roles, key=str):
-        held = [t for p in ROLE_LINKS for t in _triples(store, s=role, p=ox.NamedNode(p))]
-        holders = _triples(store, o=role)
-        add(held + holders)
-        for t in held:
-            if isinstance(t.object, ox.Literal):
-                continue
-            mentioned.add(t.object)
-            add(_triples(store, s=t.object, p=ox.NamedNode(LABELS[0])))
-        for t in holders:
-            mentioned.add(t.subject)
-            add(_triples(store, s=t.subject, p=ox.NamedNode(LABELS[0])))
-    # labels of every class the page names
-    for cls in sorted({t for t in g.objects(None, URIRef(RDF_TYPE))}, key=str):
+    described: set[Subject] = set()
+
+    def full(n: Subject) -> list[ox.Triple]:
+        if n in described:
+            return []
+        described.add(n)
+        found = describe(store, n.value) if isinstance(n, ox.NamedNode) else \
+            list(_unsorted(store, s=n))
+        add(found)
+        return found
+
+    def nodes_of(triples: Iterable[ox.Triple]) -> set[Subject]:
+        return {x for t in triples for x in (t.subject, t.object)
+                if isinstance(x, (ox.NamedNode, ox.BlankNode))}
+
+    outgoing = full(node)
+    incoming = _unsorted(store, o=node)
+    add(incoming)
+    types = {t.object for t in outgoing if t.predicate.value == RDF_TYPE}
+    event_page = _is(store, node, {"http://schema.org/Event"})
+    person_page = _is(store, node, {PERSON})
+    # what the page's resource points at, in full (an item's talks, a person's roles); a
+    # seminar's items only by their facts (below): its page lists them as a programme
+    seminar = _is(store, node, {base + "ontology/Seminar"})
+    items = {t.object for t in outgoing if t.predicate.value == SUB_EVENT} if seminar else set()
+    for m in sorted(nodes_of(outgoing) - {node} - types - items, key=str):
+        full(m)
+        if _is(store, m, ROLE_TYPES):  # the items that hold a role
+            add(_unsorted(store, o=m))
+    # what points at it: roles and people in full, the rest by its facts (below); on the
+    # page of an organisation or a place with the roles it holds (a talk that presents a
+    # country, with its speakers)
+    pointing = sorted({t.subject for t in incoming} - described, key=str)
+    for m in pointing:
+        if _is(store, m, ROLE_TYPES):
+            full(m)
+            add(_unsorted(store, o=m))
+        elif _is(store, m, {PERSON}):
+            full(m)
+        elif not (person_page or event_page):
+            add(t for p in ROLE_LINKS[:2] for t in _unsorted(store, s=m, p=ox.NamedNode(p)))
+    if not event_page:  # what the people of an organisation or a country did
+        for m in sorted(every - {node}, key=str):
+            if m in described and _is(store, m, {PERSON}):
+                for p in ROLE_LINKS[:2]:
+                    for t in _unsorted(store, p=ox.NamedNode(p), o=m):
+                        add([t])
+                        add(_unsorted(store, o=t.subject))
+    # every other node: its facts (a name, a kind, a time, a role's holder...), then the
+    # chains up from every node to the top (a talk's session and seminar, an
+    # organisation's parents, a place's), then the names of what those facts name
+    facts = {*FAR_FACTS, *CHAINS, *(base + "ontology/" + p for p in FAR_OWN_FACTS)}
+    roles = set(ROLE_LINKS)  # a role's holder, of a role further away
+
+    # of a node further away, only the kinds a page reads there: is it a role, a person
+    kinds = {*ROLE_TYPES, PERSON}
+
+    def add_facts(m: Subject, wanted: set[str]) -> None:
+        add(t for t in _unsorted(store, s=m) if t.predicate.value in wanted
+            and (t.predicate.value != RDF_TYPE
+                 or (isinstance(t.object, ox.NamedNode) and t.object.value in kinds)))
+
+    for m in sorted(every - described - types, key=str):
+        described.add(m)
+        add_facts(m, facts | roles if _is(store, m, ROLE_TYPES) else facts)
+    chains = [ox.NamedNode(p) for p in CHAINS]
+    todo: list[Subject] = sorted(every, key=str)
+    for _depth in range(8):
+        ups = sorted({t.object for m in todo for p in chains for t in _unsorted(store, s=m, p=p)
+                      if isinstance(t.object, ox.NamedNode) and t.object not in described},
+                     key=str)
+        for up in ups:
+            described.add(up)
+            add_facts(up, facts)
+        todo = list(ups)
+        if not todo:
+            break
+    names = {*LABELS, "http://schema.org/roleName", "http://schema.org/text",
+             base + "ontology/heading", base + "ontology/position"}
+    for m in sorted(every - described - types, key=str):
+        add_facts(m, names)
+    # labels of every predicate and class the page names
+    terms = {str(p) for p in g.predicates()} | {str(c) for c in g.objects(None, URIRef(RDF_TYPE))}
+    for term in sorted(terms):
         for label in LABELS[1:]:
-            add(_triples(store, s=ox.NamedNode(str(cls)), p=ox.NamedNode(label)))
+            add(_english(_unsorted(store, s=ox.NamedNode(term), p=ox.NamedNode(label))))
     return g
 
+
+def _english(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+    """A term's labels in English or no language, when it has such: the page shows one."""
+    triples = list(triples)
+    plain = [t for t in triples if isinstance(t.object, ox.Literal)
+             and t.object.language in (None, "en")]
+    return plain or triples
+
+
+def _unsorted(store: ox.Store, s: Subject | None = None, p: ox.NamedNode | None = None,
+              o: Term | None = None) -> set[ox.Triple]:
+    """The triples of a pattern in every graph, in no order: a page graph's content does
+    not depend on the order it is filled in."""
+    return {ox.Triple(q.subject, q.predicate, q.object)
+            for q in store.quads_for_pattern(s, p, o, None)}
+
+
+def _is(store: ox.Store, node: Subject, classes: Iterable[str]) -> bool:
+    return any(True for c in classes for _q in store.quads_for_pattern(
+        node, ox.NamedNode(RDF_TYPE), ox.NamedNode(c), None))
 
 
 def _in_thread(load: Callable[[], ox.Store]) -> ox.Store:
