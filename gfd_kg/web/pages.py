@@ -1,10 +1,11 @@
 """The server's web pages as pure functions: plain data in, one HTML string out.
 
-Written like docs.py: standard library and rdflib, no template engine, no JavaScript, one
-small inline stylesheet. Every text taken from the data or the request goes through
-``html.escape``; only http(s) IRIs become links (a ``javascript:`` IRI in a graph stays
-text); the one ``<script>`` a page may hold is a JSON-LD data block, whose text cannot
-close the element. Everything is sorted (programme order where the graph gives one:
+The HTML is in Jinja2 templates (``templates/``, autoescaped, each extending
+``base.html``: see :mod:`gfd_kg.render`); this module and :mod:`gfd_kg.web.views` turn a
+graph or an answer into the plain data they show. Only http(s) IRIs become links (a
+``javascript:`` IRI in a graph stays text); the only scripts a page holds are JSON data
+blocks (through ``script_json``, whose text cannot close the element) and the query
+editor's own files. Everything is sorted (programme order where the graph gives one:
 ``gfdo:position`` or ``schema:startDate``, else by label), so the same input gives the
 same bytes.
 
@@ -20,7 +21,6 @@ an organisation or a place).
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from markupsafe import Markup
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
@@ -43,25 +42,9 @@ from .editor import DEFAULT_QUERY, Editor
 
 # --- the frame every page shares: templates/base.html ------------------------------
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _page(title: str, body: str, nav: Nav, head: str = "") -> str:
-    return render("frame.html", title=title, body=Markup(body), head=Markup(head), nav=nav)
-
-
 def _text_paragraphs(text: str) -> list[list[str]]:
     """A long text as paragraphs of lines: blank lines part them, single breaks stay."""
     return [p.strip().split("\n") for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-
-
-def _paragraphs(text: str, lang: str | None = None) -> str:
-    """A long text as paragraphs: blank lines part them, single line breaks stay."""
-    attr = f' lang="{_e(lang)}"' if lang else ""
-    parts = [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-    return "".join(f"<p{attr}>" + "<br>\n".join(_e(line) for line in p.split("\n")) + "</p>\n"
-                   for p in parts)
 
 
 # --- the landing page ----------------------------------------------------------------
@@ -150,21 +133,6 @@ def _local_href(iri: str, base: str) -> str | None:
     if iri.startswith(base) and len(iri) > len(base):
         return "/" + iri[len(base):]
     return None
-
-
-def _literal(lit: Literal) -> str:
-    """A literal's text with its language or datatype shown discreetly."""
-    if lit.language:
-        return (f'<span lang="{_e(lit.language)}">{_e(lit)}</span>'
-                f'<span class="meta">@{_e(lit.language)}</span>')
-    if lit.datatype is not None and lit.datatype != XSD.string:
-        dt = str(lit.datatype)
-        dt = "xsd:" + dt[len(str(XSD)):] if dt.startswith(str(XSD)) else dt
-        text = _e(lit)
-        if lit.datatype in (XSD.dateTime, XSD.date):
-            text = f'<time datetime="{_e(lit)}">{text}</time>'
-        return f'{text}<span class="meta">{_e(dt)}</span>'
-    return _e(lit)
 
 
 _DURATION_RE = re.compile(r"^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?"
