@@ -145,6 +145,19 @@ async def landing(request: Request) -> Response:
     site: Site = request.app.state.site
     if asked(request, "resource", (HTML, *RDF_FORMATS)) != HTML:
         return await void(request)
+    # made once per process and site address: it reads the whole dataset's description,
+    # which does not change while the server runs
+    # (the address comes from the Host header: a few are kept, not one per made-up name)
+    key = ("landing", _site_url(request))
+    body = site.memo.get(key)
+    if body is None:
+        body = (await _landing_html(request, site)).encode("utf-8")
+        if len(site.memo) < 16:
+            site.memo[key] = body
+    return Response(body, media_type="text/html; charset=utf-8")
+
+
+async def _landing_html(request: Request, site: Site) -> str:
     files = site.downloads()
     order = {name: n for n, name in enumerate(ABOUT_DOWNLOADS)}
     downloads = [pages.Download(name, path.stat().st_size, _media_of(name),
@@ -173,7 +186,7 @@ async def landing(request: Request) -> Response:
         embedding=_dataset_embedding(request, site, downloads),
         editor=page_editor(site),
     )
-    return Response(pages.landing_page(info), media_type="text/html; charset=utf-8")
+    return pages.landing_page(info)
 
 
 EVENTS = """PREFIX schema: <http://schema.org/>

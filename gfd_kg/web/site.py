@@ -58,7 +58,7 @@ class Site:
     counts: ClientCounts = field(default_factory=ClientCounts)
     lookup: ox.Store | None = None
     runner: QueryRunner | None = None
-    memo: dict[tuple[str, ...], bytes] = field(default_factory=dict)  # small fixed answers
+    memo: dict[tuple[str, ...], bytes] = field(default_factory=dict)  # pages made once
     # what replaces this process once a query outlives the limit (gfd_kg/web/server.py)
     retire: Callable[[], None] = field(default=lambda: None)
     owner: int = field(default_factory=os.getpid)  # the process that made the store folder
