@@ -387,9 +387,18 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _is_file(path: Path) -> bool:
+    """Whether a query argument names a file; a query text too long to be a file name
+    (the system says so) is not one."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     path = Path(args.query)
-    if args.query.endswith(".rq") or (path.suffix == "" and path.is_file()):
+    if args.query.endswith(".rq") or (path.suffix == "" and _is_file(path)):
         text = load_query(path).text
     else:
         text = args.query

@@ -77,6 +77,17 @@ def test_cli_json_results(dist):
     assert doc["results"]["bindings"] == [{"n": {"type": "literal", "value": "Tim Young"}}]
 
 
+def test_cli_query_text_longer_than_a_file_name(dist):
+    """A query given as text, longer than the system's file names: run, not taken for a
+    file (it was an OSError: File name too long)."""
+    text = ("SELECT ?n WHERE { ?p <http://schema.org/name> ?n }  # " + "x" * 300)
+    result = run_cli("query", text, "--out", str(dist), "--format", "json",
+                     "--bind", "p=https://w3id.org/gfd-kg/person/tim-young")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["results"]["bindings"] == [
+        {"n": {"type": "literal", "value": "Tim Young"}}]
+
+
 def test_cli_table_and_ask(dist):
     result = run_cli("query", "ASK { ?s a <https://w3id.org/gfd-kg/ontology/Seminar> }",
                      "--out", str(dist))
