@@ -40,6 +40,7 @@ from .provenance import BuildInfo, personal_lines, provenance_graph
 from .publish import PROVENANCE_GRAPH, merge_ntriples, ntriples_bytes, render, write_tree
 from .reason import ReasoningError, Rules, infer
 from .records import Records, load_records, partition
+from .search import build_index
 from .settings import DataLayout
 from .source import Agenda, load_agenda
 from .validate import Report, compiled, index_of, shapes_graph, validate
@@ -355,9 +356,14 @@ def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None
         from .publish import graph_turtle_bytes
         shapes_text = graph_turtle_bytes(shapes, iris)
     names: list[str] = []
-    write_tree(out, lambda folder: names.extend(render(
-        folder, graphs, ontology, shapes, shapes_text, iris, info, embeddings=embeds,
-        include_personal_contacts=include_personal_contacts)))
+
+    def fill(folder: Path) -> None:
+        names.extend(render(folder, graphs, ontology, shapes, shapes_text, iris, info,
+                            embeddings=embeds,
+                            include_personal_contacts=include_personal_contacts))
+        names.append(build_index(folder, graphs, iris.base))  # the site's search
+
+    write_tree(out, fill)
     figures["seconds"]["dumps"] = time.perf_counter() - t
     figures["seconds"]["total"] = time.perf_counter() - started
     _timed(progress, "dumps", t, f"{len(names)} files in {out}")
