@@ -357,13 +357,10 @@ def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None
         shapes_text = graph_turtle_bytes(shapes, iris)
     names: list[str] = []
 
-    def fill(folder: Path) -> None:
-        names.extend(render(folder, graphs, ontology, shapes, shapes_text, iris, info,
-                            embeddings=embeds,
-                            include_personal_contacts=include_personal_contacts))
-        names.append(build_index(folder, graphs, iris.base))  # the site's search
-
-    write_tree(out, fill)
+    write_tree(out, lambda folder: names.extend(render(
+        folder, graphs, ontology, shapes, shapes_text, iris, info, embeddings=embeds,
+        include_personal_contacts=include_personal_contacts,
+        extra=lambda folder: [build_index(folder, graphs, iris.base)])))  # the site's search
     figures["seconds"]["dumps"] = time.perf_counter() - t
     figures["seconds"]["total"] = time.perf_counter() - started
     _timed(progress, "dumps", t, f"{len(names)} files in {out}")

@@ -245,11 +245,14 @@ def jsonld_text(nt: bytes, iris: IRIs, context: str | dict | None = None) -> str
 def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: Graph,
            shapes_text: bytes, iris: IRIs, info: BuildInfo,
            embeddings: Mapping[str, bytes] | None = None,
-           include_personal_contacts: bool = False) -> list[str]:
+           include_personal_contacts: bool = False,
+           extra: Callable[[Path], list[str]] | None = None) -> list[str]:
     """Write every file of ``dist/`` into ``folder`` (the big ones streamed, so a large
     corpus never sits in memory twice); return their names. ``graphs``: the sorted
     N-Triples of each named graph (the public ones and ``contacts``); ``shapes_text``: the
-    shapes as written in ``shapes/``, published as they are, comments and all."""
+    shapes as written in ``shapes/``, published as they are, comments and all; ``extra``
+    writes more files into ``folder`` (the search index) and names them, before the
+    checksums are taken."""
     public = {name: graphs[name] for name in PUBLIC_GRAPHS}
     data = public[DATA_GRAPH]
     prefixes = iris.prefixes_text()
@@ -293,6 +296,8 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
         put(f"embed/{name}", content)
     if include_personal_contacts:
         put("contacts.ttl", turtle_bytes(graphs[CONTACTS_GRAPH], iris))
+    if extra is not None:
+        written.extend(extra(folder))
     sizes = {name: (folder / name).stat().st_size for name in written
              if "/" not in name and not name.endswith(".html")}
     classes, properties, first = graph_stats(data)

@@ -4,7 +4,7 @@ labels, in English and French, ignoring case and accents.
 
 Why SQLite FTS5 (from Python's standard library) and not an index of our own or another
 library: it is a well-kept full-text engine that needs no new dependency, ranks by BM25,
-answers from a file without loading it (the server opens ``dist/search.sqlite`` read-only,
+answers from a file without loading it (the server opens ``dist/search/index.sqlite`` read-only,
 so a 1,000-seminar index costs no start-up time and no memory per worker), and its
 ``unicode61`` tokenizer with ``remove_diacritics 2`` folds case and accents. What it does
 not do is written here, once, for both the index and the query (``words``): a word joined
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-INDEX_NAME = "search.sqlite"
+INDEX_NAME = "search/index.sqlite"  # in a folder: not one of the RDF dumps VoID lists
 MAX_QUERY_CHARS = 200
 MAX_WORDS = 12
 # the graphs the index reads (published ones only)
@@ -190,6 +190,7 @@ def write_index(path: Path, rows: Iterable[Entry]) -> None:
 
 def build_index(folder: Path, graphs: Mapping[str, bytes], base: str) -> str:
     """The build's one call: the index of ``graphs`` in ``folder``; returns its name."""
+    (folder / INDEX_NAME).parent.mkdir(parents=True, exist_ok=True)
     write_index(folder / INDEX_NAME, entries(graphs, base))
     return INDEX_NAME
 
