@@ -230,8 +230,9 @@ class Index:
         con = getattr(self.local, "con", None)
         if con is None:
             if not self.path.is_file():
-                raise IndexMissing(f"{self.path} does not exist: this build has no search "
-                                   "index; rebuild with `gfd-kg build` to search it")
+                raise IndexMissing(f"this build has no search index ({INDEX_NAME}: the "
+                                   "build is older than the search); rebuild it with "
+                                   "`gfd-kg build` to search it")
             con = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro&immutable=1",
                                   uri=True, check_same_thread=False)
             self.local.con = con
