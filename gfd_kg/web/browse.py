@@ -38,8 +38,8 @@ PREFIX gfdo: <{base}ontology/>
 @dataclass(frozen=True)
 class Listing:
     """One list: its title, what it lists, and the query giving ``?x ?name`` and facts
-    (``?f1``, ``?f2``...; each fact column's values are joined, the columns then joined by
-    a dash). ``order``: an optional column sorted on before the name."""
+    (the columns ``facts`` names: a column's values are joined by "; ", the columns by
+    " · "). ``order``: an optional column sorted on before the name."""
 
     title: str
     intro: str
@@ -76,7 +76,6 @@ LISTINGS: dict[str, Listing] = {
         "Organisations", "Every organisation, with the one it is part of and its country.",
         """SELECT ?x ?name ?parent ?country WHERE {
   ?x a schema:Organization ; schema:name ?name .
-  FILTER NOT EXISTS { ?x a schema:Country }
   OPTIONAL { ?x schema:parentOrganization/schema:name ?parent }
   OPTIONAL { ?x gfdo:country/schema:name ?country }
 }""", ("parent", "country")),
@@ -133,10 +132,10 @@ def members(site: Site, listing: Listing) -> list[Member]:
     found = []
     for iri, got in gathered.items():
         name = min(got.get("name", {iri}), key=lambda n: (len(n), n))
-        facts = [", ".join(listing.shown(c, v) for v in sorted(got[c])) for c in listing.facts
+        facts = ["; ".join(listing.shown(c, v) for v in sorted(got[c])) for c in listing.facts
                  if got.get(c)]
         key = (min(got.get(listing.order, {"\uffff"})) if listing.order else "", fold(name), iri)
-        found.append((key, Member(iri, site.href(iri), name, " — ".join(facts))))
+        found.append((key, Member(iri, site.href(iri), name, " · ".join(facts))))
     return [m for _key, m in sorted(found, key=lambda f: f[0])]
 
 
