@@ -157,12 +157,14 @@ def chosen(request: Request) -> str | None:
     return best if quality(ranges, best) > 0 else HTML
 
 
-def _answer(request: Request, media: str, page: Callable[[], str], doc: dict) -> Response:
-    headers = {"Vary": "Accept"}
-    if media == JSON:
-        return Response(json.dumps(doc, ensure_ascii=False, indent=1), media_type=f"{JSON}",
-                        headers=headers)
-    return Response(page(), media_type="text/html; charset=utf-8", headers=headers)
+def _media_type(media: str) -> str:
+    return "text/html; charset=utf-8" if media == HTML else JSON
+
+
+def _body(media: str, page: Callable[[], str], doc: dict) -> bytes:
+    """The answer as ``media``: the JSON of ``doc``, or the page ``page`` renders."""
+    text = json.dumps(doc, ensure_ascii=False, indent=1) if media == JSON else page()
+    return text.encode("utf-8")
 
 
 def list_page(site: Site, request: Request, key: str, listing: Listing,
@@ -170,13 +172,17 @@ def list_page(site: Site, request: Request, key: str, listing: Listing,
     media = chosen(request)
     if media is None:
         return plain(400, "format= may be html or json")
-    found = members(site, listing)
     path = request.url.path
-    doc = {"title": listing.title, "description": listing.intro, "count": len(found),
-           "members": [asdict(m) for m in found]}
-    return _answer(request, media, lambda: render(
-        "list.html", title=listing.title, intro=listing.intro, members=found, kind=key,
-        json_href=f"{path}?format=json", scheme=scheme), doc)
+
+    def make() -> bytes:  # a list does not change while a build is served: made once
+        found = members(site, listing)
+        doc = {"title": listing.title, "description": listing.intro, "count": len(found),
+               "members": [asdict(m) for m in found]}
+        return _body(media, lambda: render(
+            "list.html", title=listing.title, intro=listing.intro, members=found, kind=key,
+            json_href=f"{path}?format=json", scheme=scheme), doc)
+    body = site.remember(("list", path, media), make)
+    return Response(body, media_type=_media_type(media), headers={"Vary": "Accept"})
 
 
 async def browse(request: Request) -> Response:
@@ -230,11 +236,10 @@ def _search(site: Site, request: Request) -> Response:
                     for h in index_at(site.dist / INDEX_NAME).search(q)]
         except IndexMissing as e:
             error = str(e)
-    status = 503 if error else 200
     doc = {"q": shown, "count": len(hits), "hits": hits, **({"error": error} if error else {})}
-    response = _answer(request, media, lambda: render(
+    body = _body(media, lambda: render(
         "search.html", q=shown, hits=hits, error=error, search_text=shown,
         json_href=f"/search?{request.url.query}&format=json" if request.url.query
         else "/search?format=json"), doc)
-    response.status_code = status
-    return response
+    return Response(body, status_code=503 if error else 200, media_type=_media_type(media),
+                    headers={"Vary": "Accept"})
