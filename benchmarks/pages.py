@@ -16,9 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -30,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from gfd_kg.search import INDEX_NAME, build_index  # noqa: E402
-from tests.server import running_server  # noqa: E402
+from tests.server import free_port, stop, wait_until_up  # noqa: E402
 
 # kind -> (path, a text the answer must hold)
 REAL_PAGES: dict[str, tuple[str, str]] = {
@@ -72,9 +75,25 @@ def timed(client: httpx.Client, path: str, must: str, n: int, warmup: int) -> di
             "n": n}
 
 
+@contextmanager
+def serving(dist: Path) -> Iterator[str]:
+    """`gfd-kg serve` of ``dist`` on a free port of 127.0.0.1 (waited for up to 15
+    minutes: 1,000 seminars take minutes to load on a busy machine), stopped after."""
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen([sys.executable, "-m", "gfd_kg", "serve", "--out", str(dist),
+                                    "--host", "127.0.0.1", "--port", str(port)],
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/health", process, deadline=900)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop(process)
+
+
 def measure(dist: Path, pages: dict[str, tuple[str, str]], n: int, warmup: int,
             pick: bool = False) -> dict[str, dict[str, float]]:
-    with running_server("--out", str(dist)) as base, \
+    with serving(dist) as base, \
             httpx.Client(base_url=base, timeout=60, limits=httpx.Limits(
                 max_connections=1, keepalive_expiry=1.0)) as client:
         if pick:  # a person of the synthetic corpus, and a search for their family name
@@ -96,7 +115,9 @@ def with_index(dist: Path, work: Path) -> Path:
     if (dist / INDEX_NAME).is_file():
         return dist
     folder = work / "dist"
-    folder.mkdir()
+    if (folder / INDEX_NAME).is_file():  # made by an earlier run with the same --work
+        return folder
+    folder.mkdir(parents=True)
     for entry in dist.iterdir():
         (folder / entry.name).symlink_to(entry.absolute())
     graphs = {"data": (dist / "gfd.nt").read_bytes()}
@@ -127,13 +148,15 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200, help="measured requests a page")
     ap.add_argument("--warmup", type=int, default=20, help="unmeasured requests first")
     ap.add_argument("--out", type=Path, help="write the figures here as JSON")
+    ap.add_argument("--work", type=Path, help="where the index of an older --scale-dist is "
+                    "built and kept for the next run (default: a temporary folder)")
     args = ap.parse_args()
     results: dict[str, dict] = {}
     results["real"] = measure(args.dist, REAL_PAGES, args.requests, args.warmup)
     print(table("On the real seminar:", results["real"], {"page": 30, "search": 50}))
     if args.scale_dist:
-        with tempfile.TemporaryDirectory(prefix="gfd-pages-") as work:
-            served = with_index(args.scale_dist, Path(work))
+        with tempfile.TemporaryDirectory(prefix="gfd-pages-") as temporary:
+            served = with_index(args.scale_dist, args.work or Path(temporary))
             results["scale"] = measure(served, {}, args.requests, args.warmup, pick=True)
         print(table(f"\nAt {args.scale_dist.name}:", results["scale"],
                     {"page": 200, "search": 200}))
