@@ -55,6 +55,7 @@ REAL_PAGES: dict[str, tuple[str, str]] = {
     "search: e-government": ("/search?q=e-government", "E-government Unit"),
     "ontology": ("/ontology/", "gfdo"),
 }
+BASE = "https://w3id.org/gfd-kg/"
 PERSON = "SELECT ?p ?n WHERE { ?p a <http://schema.org/Person> ; <http://schema.org/name> ?n } " \
          "ORDER BY ?p LIMIT 1 OFFSET 500"
 
@@ -100,7 +101,7 @@ def measure(dist: Path, pages: dict[str, tuple[str, str]], n: int, warmup: int,
             r = client.get("/sparql", params={"query": PERSON},
                            headers={"Accept": "application/sparql-results+json"})
             row = r.json()["results"]["bindings"][0]
-            path = "/" + row["p"]["value"].split("/", 3)[3]
+            path = "/" + row["p"]["value"].removeprefix(BASE)
             name = row["n"]["value"]
             pages = {"person": (path, name),
                      "search: a family name": (f"/search?q={quote(name.split()[-1])}", name),
@@ -125,7 +126,7 @@ def with_index(dist: Path, work: Path) -> Path:
         triples = ox.parse(path=str(dist / f"{name}.ttl"), format=ox.RdfFormat.TURTLE)
         graphs[name] = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
     t = time.perf_counter()
-    build_index(folder, graphs, "https://w3id.org/gfd-kg/")
+    build_index(folder, graphs, BASE)
     print(f"index built from {dist}'s dumps in {time.perf_counter() - t:.1f} s, "
           f"{(folder / INDEX_NAME).stat().st_size / 1e6:.1f} MB", file=sys.stderr)
     return folder
