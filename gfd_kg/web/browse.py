@@ -29,6 +29,7 @@ from .sparql import plain
 
 JSON = "application/json"
 FORMATS = {"html": HTML, "json": JSON}
+HITS = 50  # the hits a search shows, best first
 PREFIXES = """PREFIX schema: <http://schema.org/>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX gfdo: <{base}ontology/>
@@ -233,12 +234,12 @@ def _search(site: Site, request: Request) -> Response:
             if site.dist is None:
                 raise IndexMissing("this server serves no build, so there is no search index")
             hits = [{**asdict(h), "href": site.href(h.iri)}
-                    for h in index_at(site.dist / INDEX_NAME).search(q)]
+                    for h in index_at(site.dist / INDEX_NAME).search(q, HITS)]
         except IndexMissing as e:
             error = str(e)
     doc = {"q": shown, "count": len(hits), "hits": hits, **({"error": error} if error else {})}
     body = _body(media, lambda: render(
-        "search.html", q=shown, hits=hits, error=error, search_text=shown,
+        "search.html", q=shown, hits=hits, error=error, search_text=shown, limit=HITS,
         json_href=f"/search?{request.url.query}&format=json" if request.url.query
         else "/search?format=json"), doc)
     return Response(body, status_code=503 if error else 200, media_type=_media_type(media),
