@@ -49,6 +49,7 @@ from .publish import (
 )
 from .reason import ReasoningError, Rules, infer
 from .records import Records, load_records, partition
+from .search import build_index
 from .settings import DataLayout
 from .source import Agenda, load_agenda
 from .validate import Report, compiled, index_of, shapes_graph, validate
@@ -369,9 +370,11 @@ def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None
                           info.time.date().isoformat() if info.time else None,
                           nquads=lambda: nquads_lines(public, iris))
     names: list[str] = []
+
     write_tree(out, lambda folder: names.extend(render(
         folder, graphs, ontology, shapes, shapes_text, iris, info, embeddings=embeds,
-        include_personal_contacts=include_personal_contacts, notes=notes)))
+        include_personal_contacts=include_personal_contacts, notes=notes,
+        extra=lambda folder: [build_index(folder, graphs, iris.base)])))  # the site's search
     figures["seconds"]["dumps"] = time.perf_counter() - t
     figures["seconds"]["total"] = time.perf_counter() - started
     previous = notes.release.previous

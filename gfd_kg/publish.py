@@ -262,13 +262,15 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
            shapes_text: bytes, iris: IRIs, info: BuildInfo,
            embeddings: Mapping[str, bytes] | None = None,
            include_personal_contacts: bool = False,
-           notes: ReleaseNotes | None = None) -> list[str]:
+           notes: ReleaseNotes | None = None,
+           extra: Callable[[Path], list[str]] | None = None) -> list[str]:
     """Write every file of ``dist/`` into ``folder`` (the big ones streamed, so a large
     corpus never sits in memory twice); return their names. ``graphs``: the sorted
     N-Triples of each named graph (the public ones and ``contacts``); ``shapes_text``: the
     shapes as written in ``shapes/``, published as they are, comments and all; ``notes``:
     the release and what changed since the previous one (``changes.ttl``,
-    ``changes.html``)."""
+    ``changes.html``); ``extra`` writes more files into ``folder`` (the search index) and
+    names them, before the checksums are taken."""
     public = {name: graphs[name] for name in PUBLIC_GRAPHS}
     data = public[DATA_GRAPH]
     prefixes = iris.prefixes_text()
@@ -318,6 +320,8 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
         else:
             put("changes.ttl", turtle_bytes(notes.ntriples, iris, {"cs": str(CS)}))
             put("changes.html", render_page("changes.html", **notes.page).encode("utf-8"))
+    if extra is not None:
+        written.extend(extra(folder))
     # the distributions of the dataset: not its documentation, nor the list of changes
     sizes = {name: (folder / name).stat().st_size for name in written
              if "/" not in name and not name.endswith(".html") and name not in CHANGE_FILES}

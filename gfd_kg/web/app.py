@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from ..iris import IRIs
 from ..publish import jsonld_text
-from . import markup, pages
+from . import browse, markup, pages
 from .conneg import (
     HTML,
     JSONLD,
@@ -257,9 +257,10 @@ async def robots(request: Request) -> Response:
 
 
 async def sitemap(request: Request) -> Response:
-    """Every page: the landing page, the documentation, every resource of the dataset."""
+    """Every page: the landing page, the documentation, the lists and the search page,
+    every resource of the dataset."""
     site: Site = request.app.state.site
-    paths = ["/", "/sparql", "/ontology/", "/shapes/"]
+    paths = ["/", "/sparql", "/ontology/", "/shapes/", *browse.page_paths(site)]
     for q in site.store.quads_for_pattern(None, ox.NamedNode(RDF_TYPE), None, None):
         if isinstance(q.subject, ox.NamedNode):
             href = site.href(q.subject.value)
@@ -272,6 +273,8 @@ async def sitemap(request: Request) -> Response:
 def _about(name: str) -> str:
     if name.startswith("embed/"):
         return "schema.org JSON-LD of one programme item, for a web page."
+    if name.startswith("search/"):
+        return "The site's search index (SQLite FTS5), to search the dataset offline."
     return ""
 
 
@@ -495,6 +498,9 @@ def create_app(site: Site) -> Starlette:
         Route("/shapes/", docs_page, methods=["GET", "HEAD"]),
         Route("/changes", changes, methods=["GET", "HEAD"]),
         Route("/changes.ttl", changes, methods=["GET", "HEAD"]),
+        *(Route(f"/{key}/", browse.browse, methods=["GET", "HEAD"]) for key in browse.LISTINGS),
+        Route("/scheme/{name}", browse.scheme, methods=["GET", "HEAD"]),
+        Route("/search", browse.search, methods=["GET", "HEAD"]),
         Route("/{path:path}", resource, methods=["GET", "HEAD"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
