@@ -114,10 +114,7 @@ async def download(request: Request) -> Response:
     path = site.downloads().get(name)
     if path is None or not path.is_file():
         return plain(404, f"no download named {name!r}; see /#downloads")
-    media = {".ttl": "text/turtle", ".nt": "application/n-triples", ".nq": "application/n-quads",
-             ".trig": "application/trig", ".jsonld": "application/ld+json",
-             ".html": "text/html"}.get(path.suffix, "text/plain")
-    return FileResponse(path, media_type=with_charset(media))
+    return FileResponse(path, media_type=with_charset(_media_of(name)))
 
 
 async def void(request: Request) -> Response:
@@ -147,13 +144,11 @@ async def landing(request: Request) -> Response:
         return await void(request)
     # made once per process and site address: it reads the whole dataset's description,
     # which does not change while the server runs
-    # (the address comes from the Host header: a few are kept, not one per made-up name)
     key = ("landing", _site_url(request))
     body = site.memo.get(key)
     if body is None:
-        body = (await _landing_html(request, site)).encode("utf-8")
-        if len(site.memo) < 16:
-            site.memo[key] = body
+        made = (await _landing_html(request, site)).encode("utf-8")
+        body = site.remember(key, lambda: made)
     return Response(body, media_type="text/html; charset=utf-8")
 
 
@@ -280,7 +275,8 @@ def _about(name: str) -> str:
 
 def _media_of(name: str) -> str:
     return {"ttl": "text/turtle", "nt": "application/n-triples", "nq": "application/n-quads",
-            "trig": "application/trig", "jsonld": "application/ld+json", "html": "text/html"
+            "trig": "application/trig", "jsonld": "application/ld+json", "html": "text/html",
+            "sqlite": "application/vnd.sqlite3",  # the search index (IANA-registered type)
             }.get(name.rsplit(".", 1)[-1], "text/plain")
 
 
