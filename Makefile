@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup serve build test lint clean
+.PHONY: setup serve build editor test lint clean
 
 $(BIN)/gfd-kg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,15 @@ setup: $(BIN)/gfd-kg
 build: setup
 	$(BIN)/gfd-kg build --out dist
 
-serve: build
+serve: build editor
 	$(BIN)/gfd-kg serve --out dist --host $(HOST) --port $(PORT)
+
+# The query editor (YASGUI) comes from the npm registry; without npm the pages keep their
+# plain query form, and serve says so.
+editor:
+	@if command -v npm >/dev/null 2>&1; then bash scripts/npm-deps.sh; else \
+	  echo "npm is not installed: the query editor (YASGUI) is off, the plain query form works;"\
+	       "install Node.js and npm (or run bash scripts/system-deps.sh as root), then make serve"; fi
 
 test: setup
 	bash scripts/system-deps.sh
