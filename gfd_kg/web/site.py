@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
-from rdflib.term import Node
 
 from ..errors import GfdError
 from ..iris import IRIs
@@ -192,6 +191,12 @@ PERSON = "http://schema.org/Person"
 SUB_EVENT = "http://schema.org/subEvent"
 
 
+# Terms as rdflib's, remembered: pages name the same predicates, classes and nodes again
+# and again, and an rdflib literal with a datatype is slow to make (it parses its value).
+# The store does not change while it is served; the bound keeps a worker's memory small.
+_rdflib_term = functools.lru_cache(maxsize=1 << 16)(to_rdflib)
+
+
 def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
     """What a resource page shows (gfd_kg/web/views.py): the resource's outgoing and
     incoming triples; every node they mention described in full (an item's talks, a
@@ -204,20 +209,12 @@ def page_graph(store: ox.Store, iri: str, base: str) -> Graph:
     node = ox.NamedNode(iri)
     seen: set[ox.Triple] = set()
     every: set[Subject] = set()  # every node the graph holds as subject or object
-    converted: dict[Term, Node] = {}  # a page names the same terms many times
-
-    def rdflib_term(x: Term) -> Node:
-        found = converted.get(x)
-        if found is None:
-            found = converted[x] = to_rdflib(x)
-        return found
-
     def add(triples: Iterable[ox.Triple]) -> None:
         for t in triples:
             if t not in seen:
                 seen.add(t)
-                g.add((rdflib_term(t.subject), rdflib_term(t.predicate),
-                       rdflib_term(t.object)))
+                g.add((_rdflib_term(t.subject), _rdflib_term(t.predicate),
+                       _rdflib_term(t.object)))
                 every.add(t.subject)
                 if isinstance(t.object, (ox.NamedNode, ox.BlankNode)):
                     every.add(t.object)
