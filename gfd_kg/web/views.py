@@ -374,21 +374,27 @@ def root_event(r: Reader, event: Node) -> Node:
     return cur
 
 
+def ancestors(r: Reader, node: Node, up: URIRef) -> list[Node]:
+    """The nodes above ``node`` by ``up`` (its first value each time), nearest first, each
+    once (a cycle in the data ends the chain)."""
+    chain: list[Node] = []
+    seen = {node}
+    cur = node
+    while True:
+        above = [u for u in r.uris(cur, up) if u not in seen]
+        if not above:
+            return chain
+        cur = above[0]
+        seen.add(cur)
+        chain.append(cur)
+
+
 def org_chain(r: Reader, org: Node) -> list[Link]:
     """An organisation's parents up to the top one, then its country."""
-    chain: list[Link] = []
-    seen = {org}
-    cur = org
-    while True:
-        parents = [p for p in r.uris(cur, SCHEMA.parentOrganization) if p not in seen]
-        if not parents:
-            break
-        cur = parents[0]
-        seen.add(cur)
-        chain.append(r.link(cur))
-    countries = r.uris(cur, r.gfdo("country")) or r.uris(org, r.gfdo("country"))
-    chain.extend(r.link(c) for c in countries)
-    return chain
+    parents = ancestors(r, org, SCHEMA.parentOrganization)
+    top = parents[-1] if parents else org
+    countries = r.uris(top, r.gfdo("country")) or r.uris(org, r.gfdo("country"))
+    return [r.link(p) for p in parents] + [r.link(c) for c in countries]
 
 
 @dataclass
@@ -623,16 +629,7 @@ def item_view(r: Reader) -> ItemView:
     w, within = event_when(r, me)
     place: list[Link] = []
     for loc in r.uris(me, SCHEMA.location)[:1]:
-        place.append(r.link(loc))
-        seen = {loc}
-        cur = loc
-        while True:
-            up = [u for u in r.uris(cur, SCHEMA.containedInPlace) if u not in seen]
-            if not up:
-                break
-            cur = up[0]
-            seen.add(cur)
-            place.append(r.link(cur))
+        place = [r.link(x) for x in (loc, *ancestors(r, loc, SCHEMA.containedInPlace))]
     talks: list[Talk] = []
     seminar = (me, RDF.type, r.gfdo("Seminar")) in r.g  # its page has the programme instead
     for child in [] if seminar else sorted(set(r.g.objects(me, SCHEMA.subEvent))
@@ -774,16 +771,7 @@ def place_view(r: Reader) -> PlaceView:
     codes = [(label, r.first(me, r.gfdo(p))) for p, label in
              (("iso3166Alpha2", "ISO 3166-1 alpha-2"), ("iso3166Alpha3", "ISO 3166-1 alpha-3"))
              if r.first(me, r.gfdo(p))]
-    within: list[Link] = []
-    seen = {me}
-    cur: Node = me
-    while True:
-        up = [u for u in r.uris(cur, SCHEMA.containedInPlace) if u not in seen]
-        if not up:
-            break
-        cur = up[0]
-        seen.add(cur)
-        within.append(r.link(cur))
+    within = [r.link(x) for x in ancestors(r, me, SCHEMA.containedInPlace)]
     address: list[str] = []
     for a in r.sorted(r.g.objects(me, SCHEMA.address)):
         for p in (SCHEMA.streetAddress, SCHEMA.postalCode, SCHEMA.addressLocality):
