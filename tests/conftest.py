@@ -11,6 +11,7 @@ from gfd_kg.build import Built, assemble, check_and_reason
 from gfd_kg.iris import IRIs
 from gfd_kg.model import CONTACTS_GRAPH, DATA_GRAPH
 from gfd_kg.resources import data_dir
+from tests.chromium import CHROMIUM, FLAGS
 
 DATA = data_dir()
 
@@ -59,3 +60,16 @@ def data_copy(tmp_path: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(DATA, target)
     return target
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, through Playwright: one a test module."""
+    if CHROMIUM is None:
+        pytest.fail("Chromium is not installed: run scripts/system-deps.sh (Debian chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()

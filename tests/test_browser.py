@@ -4,18 +4,10 @@ the form and reads the results table. Screenshots are kept in tests/artifacts/."
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
+from tests.chromium import shot
 from tests.server import build_dist, running_server
-
-ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# The flags a sandbox without a network needs (no sandboxing as root, no calls home).
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -23,18 +15,6 @@ def server(tmp_path_factory):
     dist = build_dist(tmp_path_factory.mktemp("browser") / "dist")
     with running_server("--out", str(dist)) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.fail("Chromium is not installed: run scripts/system-deps.sh (Debian chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -47,11 +27,6 @@ def page(browser):
     pg.errors = errors  # type: ignore[attr-defined]
     yield pg
     context.close()
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_landing_to_person_to_query_results(server, page):

@@ -30,10 +30,9 @@ from gfd_kg.resources import queries_dir
 from gfd_kg.web import editor as editor_module
 from gfd_kg.web.editor import BUILD, FILES, Assets, example_text, find_assets, parameters
 from gfd_kg.web.pages import readable_time
+from tests.chromium import shot
 from tests.server import build_dist, free_port, running_server, wait_until_up
-from tests.test_browser import CHROMIUM, FLAGS
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
 EXAMPLES = [load_query(p) for p in sorted(queries_dir().glob("*.rq"))]
 PARAMETERISED = [q for q in EXAMPLES if "parameter ?" in q.text.lower()]
 COUNT_PERSONS = ("PREFIX schema: <http://schema.org/> "
@@ -215,18 +214,6 @@ def server(dist):
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.fail("Chromium is not installed: run scripts/system-deps.sh (Debian chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
-
-
 def new_page(browser, width: int = 1280, javascript: bool = True):
     context = browser.new_context(viewport={"width": width, "height": 900},
                                   java_script_enabled=javascript, accept_downloads=True)
@@ -255,11 +242,6 @@ def cli_query(dist: Path, text: str, *bind: str) -> list[dict[str, str]]:
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     return [{k: v["value"] for k, v in b.items()} for b in doc["results"]["bindings"]]
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def fits(page) -> None:

@@ -34,8 +34,8 @@ from gfd_kg.docs import ontology_html, shapes_html
 from gfd_kg.iris import IRIs, base_from_env
 from gfd_kg.resources import data_dir
 from gfd_kg.settings import DataLayout
+from tests.chromium import ARTIFACTS
 from tests.server import running_server
-from tests.test_browser import ARTIFACTS, browser  # noqa: F401 - the shared browser fixture
 from tests.test_cli import run_cli
 
 SCHEMA = "http://schema.org/"
@@ -493,7 +493,7 @@ BROWSER_PAGES = {
 
 
 @pytest.fixture
-def page(browser):  # noqa: F811 - the shared fixture, by its name
+def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.add_init_script(_PROBE)
     pg = context.new_page()

@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import pytest
 
+from tests.chromium import ARTIFACTS
 from tests.server import build_dist, running_server
-from tests.test_browser import ARTIFACTS, browser  # noqa: F401 - the shared browser fixture
 
 SCREENS = Path(__file__).with_name("screens.csv")
 WIDTHS = {1280: 900, 390: 844}  # width -> height of the window
@@ -100,7 +100,7 @@ def test_screens_csv_lists_every_kind_of_page():
 
 
 @pytest.mark.parametrize("screen,width", list(cases()))
-def test_page_fits_its_window(server, browser, screen: Screen, width: int):  # noqa: F811
+def test_page_fits_its_window(server, browser, screen: Screen, width: int):
     context = browser.new_context(viewport={"width": width, "height": WIDTHS[width]})
     try:
         page = context.new_page()
@@ -121,7 +121,7 @@ def test_page_fits_its_window(server, browser, screen: Screen, width: int):  # n
         context.close()
 
 
-def test_the_check_names_what_sticks_out(browser):  # noqa: F811
+def test_the_check_names_what_sticks_out(browser):
     """The check catches what it is for: a wide element, and not one in a scrolling box."""
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:

@@ -14,6 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from gfd_kg.search import INDEX_NAME, match_expressions, words
+from tests.chromium import shot
 from tests.server import CLIENT_LIMITS, build_dist, running_server
 
 BASE = "https://w3id.org/gfd-kg/"
@@ -129,34 +130,23 @@ def test_a_build_without_the_index_says_so(dist, tmp_path):
         assert c.get("/search").status_code == 200  # the empty form still shows
 
 
-def test_search_in_a_browser(base):
-    from tests.test_browser import CHROMIUM, FLAGS, shot
-
-    if CHROMIUM is None:
-        pytest.fail("Chromium is not installed: run scripts/system-deps.sh (Debian chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
-            for width in (1280, 390):
-                page = browser.new_page(viewport={"width": width, "height": 900})
-                page.goto(base + "/country/")
-                page.fill('header form.search input[name="q"]', "zammouri")
-                page.press('header form.search input[name="q"]', "Enter")
-                page.wait_for_url("**/search?q=zammouri")
-                assert page.input_value('form.search-page input[name="q"]') == "zammouri"
-                shot(page, f"search-{width}")
-                overflow = page.evaluate("document.documentElement.scrollWidth > "
-                                         "document.documentElement.clientWidth")
-                assert not overflow, f"the search page overflows at {width} px"
-                page.click("ol.hits a")
-                page.wait_for_url("**/person/khedija-zammouri")
-                assert "Khedija Zammouri" in page.title()
-                page.goto(base + "/person/")
-                shot(page, f"list-people-{width}")
-                assert not page.evaluate("document.documentElement.scrollWidth > "
-                                         "document.documentElement.clientWidth")
-                page.close()
-        finally:
-            browser.close()
+def test_search_in_a_browser(base, browser):
+    for width in (1280, 390):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(base + "/country/")
+            page.fill('header form.search input[name="q"]', "zammouri")
+            page.press('header form.search input[name="q"]', "Enter")
+            page.wait_for_url("**/search?q=zammouri")
+            assert page.input_value('form.search-page input[name="q"]') == "zammouri"
+            shot(page, f"search-{width}")
+            overflow = page.evaluate("document.documentElement.scrollWidth > "
+                                     "document.documentElement.clientWidth")
+            assert not overflow, f"the search page overflows at {width} px"
+            page.click("ol.hits a")
+            page.wait_for_url("**/person/khedija-zammouri")
+            assert "Khedija Zammouri" in page.title()
+            page.goto(base + "/person/")
+            shot(page, f"list-people-{width}")
+            assert not page.evaluate("document.documentElement.scrollWidth > "
+                                     "document.documentElement.clientWidth")
+            page.close()
