@@ -11,7 +11,6 @@ files, after every check has passed. ``build`` reports progress through callback
 
 from __future__ import annotations
 
-import gc
 import multiprocessing as mp
 import os
 import subprocess
@@ -53,6 +52,7 @@ from .search import build_index
 from .settings import DataLayout
 from .source import Agenda, load_agenda
 from .validate import Report, compiled, index_of, shapes_graph, validate
+from .workers import can_fork, forked_map
 
 Progress = Callable[[str], None]
 Advance = Callable[[int, int], None]  # seminars done, seminars in all
@@ -253,8 +253,7 @@ def _what(graph: str, seminar: str) -> str:
     return graph if seminar == COMMON else f"{graph} (seminar {seminar})"
 
 
-# What the workers read: set in the parent before they fork (so they share it and the
-# tasks are only numbers), or by _start_worker in a worker that is spawned.
+# What a spawned worker reads (where processes cannot be forked): set by _start_worker.
 _CONTEXT: Context | None = None
 _PARTS: list[tuple[str, Records]] = []
 
@@ -273,30 +272,18 @@ def seminar_builds(ctx: Context, parts: list[tuple[str, Records]],
                    jobs: int) -> Iterator[SeminarBuild]:
     """Every seminar's build, in the order of ``parts``; in ``jobs`` worker processes
     when there is more than one seminar."""
-    if jobs <= 1 or len(parts) == 1:
-        for name, records in parts:
-            yield build_seminar(ctx, name, records)
+    chunk = max(1, min(8, len(parts) // (jobs * 8)))
+    if jobs <= 1 or len(parts) == 1 or can_fork():
+        yield from forked_map(lambda i: build_seminar(ctx, *parts[i]), len(parts), jobs, chunk)
         return
-    fork = "fork" in mp.get_all_start_methods()
-    # Forked workers share the parent's memory until they write to it; the garbage
-    # collector would write to every object's header (and copy every page), unless the
-    # objects that exist now are frozen out of its reach.
-    _start_worker(ctx, parts)
-    gc.freeze()
-    context = mp.get_context("fork" if fork else "spawn")
-    pool = (ProcessPoolExecutor(max_workers=jobs, mp_context=context) if fork else
-            ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                initializer=_start_worker, initargs=(ctx, parts)))
-    with pool:
-        chunk = max(1, min(8, len(parts) // (jobs * 8)))
+    # spawned workers get the context and the records pickled, once each
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                             initializer=_start_worker, initargs=(ctx, parts)) as pool:
         try:
             yield from pool.map(_in_worker, range(len(parts)), chunksize=chunk)
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
             raise
-        finally:
-            gc.unfreeze()
-            _start_worker(None, [])
 
 
 def default_jobs() -> int:
