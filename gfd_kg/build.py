@@ -361,7 +361,8 @@ def build(data: Path, out: Path, iris: IRIs, progress: Progress = lambda _: None
     write_tree(out, lambda folder: names.extend(render(
         folder, graphs, ontology, shapes, shapes_text, iris, info, embeddings=embeds,
         include_personal_contacts=include_personal_contacts, notes=notes,
-        extra=lambda folder: [build_index(folder, graphs, iris.base)])))  # the site's search
+        extra=lambda folder: [build_index(folder, graphs, iris.base)],  # the site's search
+        jobs=n)))
     figures["seconds"]["dumps"] = time.perf_counter() - t
     figures["seconds"]["total"] = time.perf_counter() - started
     previous = notes.release.previous

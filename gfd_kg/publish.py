@@ -39,6 +39,7 @@ from .model import CONTACTS_GRAPH, DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from .provenance import BuildInfo
 from .terms import XSD_STRING
 from .void import GraphStats, void_graph
+from .workers import forked_map
 
 PROVENANCE_GRAPH = "provenance"
 # The named graphs of gfd.trig / gfd.nq, in this order.
@@ -258,25 +259,32 @@ def jsonld_text(nt: bytes, iris: IRIs, context: str | dict | None = None) -> str
 
 # -- the tree ----------------------------------------------------------------------------
 
+Files = dict[str, tuple[int, str]]  # what was written: name -> (size, SHA-256)
+
+
+def _written(folder: Path, names: Iterable[str]) -> Files:
+    return {name: ((folder / name).stat().st_size, _sha256(folder / name)) for name in names}
+
+
 def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: Graph,
            shapes_text: bytes, iris: IRIs, info: BuildInfo,
            embeddings: Mapping[str, bytes] | None = None,
            include_personal_contacts: bool = False,
            notes: ReleaseNotes | None = None,
-           extra: Callable[[Path], list[str]] | None = None) -> list[str]:
+           extra: Callable[[Path], list[str]] | None = None, jobs: int = 1) -> list[str]:
     """Write every file of ``dist/`` into ``folder`` (the big ones streamed, so a large
     corpus never sits in memory twice); return their names. ``graphs``: the sorted
     N-Triples of each named graph (the public ones and ``contacts``); ``shapes_text``: the
     shapes as written in ``shapes/``, published as they are, comments and all; ``notes``:
     the release and what changed since the previous one (``changes.ttl``,
     ``changes.html``); ``extra`` writes more files into ``folder`` (the search index) and
-    names them, before the checksums are taken."""
+    names them, before the checksums are taken. The files are written by ``jobs``
+    processes, each file by one (``gfd_kg/workers.py``): the same bytes in any case."""
     public = {name: graphs[name] for name in PUBLIC_GRAPHS}
     data = public[DATA_GRAPH]
     prefixes = iris.prefixes_text()
-    written: list[str] = []
 
-    def put(name: str, content: bytes | Iterable[bytes]) -> None:
+    def put(name: str, content: bytes | Iterable[bytes]) -> str:
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as f:
@@ -285,55 +293,69 @@ def render(folder: Path, graphs: Mapping[str, bytes], ontology: Graph, shapes: G
             else:
                 for chunk in content:
                     f.write(chunk)
-        written.append(name)
+        return name
 
-    def put_rdf(name: str, quads: Iterator[ox.Quad], fmt: ox.RdfFormat) -> None:
+    def put_rdf(name: str, quads: Iterator[ox.Quad], fmt: ox.RdfFormat) -> str:
         with open(folder / name, "wb") as f:
             _serialise(quads, f, fmt, prefixes)
-        written.append(name)
+        return name
 
-    put_rdf("gfd.ttl", _triples(_subject_first_type(data)), ox.RdfFormat.TURTLE)
-    put("gfd.nt", data)
-    put("gfd.jsonld", (chunk.encode("utf-8") for chunk in _jsonld_chunks(data, iris, CONTEXT)))
-    put(CONTEXT, (json.dumps(jsonld_context(iris), indent=1) + "\n").encode("utf-8"))
-    put_rdf("gfd.trig", _quads(public, iris), ox.RdfFormat.TRIG)
-    put("gfd.nq", nquads_lines(public, iris))
-    put_rdf(ALL_TURTLE, _triples_in_chunks(_subject_first_type_lines(
-        _union_lines(public.values()))), ox.RdfFormat.TURTLE)
-    put(ALL_NTRIPLES, _union_lines(public.values()))
-    for name, graph in (("inferred.ttl", INFERRED_GRAPH), ("provenance.ttl", PROVENANCE_GRAPH),
-                        ("ontology.ttl", ONTOLOGY_GRAPH)):
-        put_rdf(name, _triples(_subject_first_type(public[graph])), ox.RdfFormat.TURTLE)
-    put("shapes.ttl", shapes_text)
-    put("ontology.html", ontology_html(ontology, iris.base).encode("utf-8"))
-    put("shapes.html", shapes_html(shapes, iris.base).encode("utf-8"))  # no blank node labels shown
-    for name, content in sorted((embeddings or {}).items()):
-        put(f"embed/{name}", content)
-    if include_personal_contacts:
-        put("contacts.ttl", turtle_bytes(graphs[CONTACTS_GRAPH], iris))
-    if notes is not None:
-        from .render import render as render_page
+    def turtle(name: str, graph: str) -> str:
+        return put_rdf(name, _triples(_subject_first_type(public[graph])), ox.RdfFormat.TURTLE)
 
-        if notes.kept:
-            for name, content in sorted(notes.kept.items()):
-                put(name, content)
-        else:
-            put("changes.ttl", turtle_bytes(notes.ntriples, iris, {"cs": str(CS)}))
-            put("changes.html", render_page("changes.html", **notes.page).encode("utf-8"))
-    if extra is not None:
-        written.extend(extra(folder))
+    def documents() -> list[str]:
+        names = [put(CONTEXT, (json.dumps(jsonld_context(iris), indent=1) + "\n").encode()),
+                 put("shapes.ttl", shapes_text),
+                 put("ontology.html", ontology_html(ontology, iris.base).encode("utf-8")),
+                 # no blank node labels shown
+                 put("shapes.html", shapes_html(shapes, iris.base).encode("utf-8"))]
+        names += [put(f"embed/{name}", content)
+                  for name, content in sorted((embeddings or {}).items())]
+        if include_personal_contacts:
+            names.append(put("contacts.ttl", turtle_bytes(graphs[CONTACTS_GRAPH], iris)))
+        if notes is not None:
+            from .render import render as render_page
+
+            if notes.kept:
+                names += [put(name, content) for name, content in sorted(notes.kept.items())]
+            else:
+                names.append(put("changes.ttl", turtle_bytes(notes.ntriples, iris,
+                                                             {"cs": str(CS)})))
+                names.append(put("changes.html",
+                                 render_page("changes.html", **notes.page).encode("utf-8")))
+        return names
+
+    # the longest first, so that no process is left with a long one at the end
+    tasks: list[Callable[[], list[str]]] = [
+        lambda: [put("gfd.jsonld", (chunk.encode("utf-8")
+                                    for chunk in _jsonld_chunks(data, iris, CONTEXT)))],
+        lambda: [put_rdf("gfd.trig", _quads(public, iris), ox.RdfFormat.TRIG)],
+        lambda: [put_rdf(ALL_TURTLE, _triples_in_chunks(_subject_first_type_lines(
+            _union_lines(public.values()))), ox.RdfFormat.TURTLE)],
+        lambda: [turtle("gfd.ttl", DATA_GRAPH)],
+        lambda: [] if extra is None else extra(folder),
+        lambda: [turtle(name, graph) for name, graph in (
+            ("inferred.ttl", INFERRED_GRAPH), ("provenance.ttl", PROVENANCE_GRAPH),
+            ("ontology.ttl", ONTOLOGY_GRAPH))],
+        lambda: [put("gfd.nq", nquads_lines(public, iris)), put("gfd.nt", data),
+                 put(ALL_NTRIPLES, _union_lines(public.values()))],
+        documents,
+    ]
+    files: Files = {}
+    for done in forked_map(lambda i: _written(folder, tasks[i]()), len(tasks), jobs):
+        files.update(done)
     # the distributions of the dataset: not its documentation, nor the list of changes
-    sizes = {name: (folder / name).stat().st_size for name in written
+    sizes = {name: size for name, (size, _digest) in files.items()
              if "/" not in name and not name.endswith(".html") and name not in CHANGE_FILES}
     classes, properties, first = graph_stats(data)
     stats = GraphStats(triples={name: nt.count(b"\n") for name, nt in public.items()},
                        classes=classes, properties=properties, first=first,
                        pages=instances(data, WEB_PAGE))
-    put("void.ttl", graph_turtle_bytes(void_graph(
-        stats, sizes, iris, info, release=notes.release if notes else None), iris))
-    put(CHECKSUMS, "".join(f"{_sha256(folder / name)}  {name}\n"
-                           for name in sorted(written)).encode("utf-8"))
-    return written
+    files.update(_written(folder, [put("void.ttl", graph_turtle_bytes(void_graph(
+        stats, sizes, iris, info, release=notes.release if notes else None), iris))]))
+    put(CHECKSUMS, "".join(f"{digest}  {name}\n"
+                           for name, (_size, digest) in sorted(files.items())).encode("utf-8"))
+    return [*files, CHECKSUMS]
 
 
 class _OwnPrefixLines:

@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gfd_kg.synth import synthesise
+from tests.conftest import DATA
 from tests.server import CLIENT_LIMITS, build_dist, running_server
 from tests.test_cli import run_cli
 
@@ -45,9 +47,11 @@ LATER_BUILD = ("--build-time", "2030-01-01T00:00:00+00:00")
 
 
 @pytest.fixture(scope="module")
-def later_build(tmp_path_factory) -> dict[str, str]:
-    """What the killed build would have published, had it finished."""
+def later_build(built_once, tmp_path_factory) -> dict[str, str]:
+    """What the killed build would have published, had it finished: a build over the
+    same previous dist/ (a release notes what it replaces, so not over an empty folder)."""
     out = tmp_path_factory.mktemp("later") / "dist"
+    shutil.copytree(built_once, out)
     assert run_cli("build", "--out", str(out), *LATER_BUILD).returncode == 0
     return _verify(out)
 
@@ -78,9 +82,18 @@ def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
 
-def test_a_full_disk_gives_a_clear_error_and_keeps_the_previous_dist(dist):
+@pytest.fixture(scope="module")
+def two_seminars(tmp_path_factory) -> Path:
+    return synthesise(DATA, 2, tmp_path_factory.mktemp("two") / "data")
+
+
+# the real seminar is written by one process; two seminars with --jobs 2 by two forked
+# ones, and the failed write in a worker must end the same way
+@pytest.mark.parametrize("two", [False, True], ids=["one process", "two processes"])
+def test_a_full_disk_gives_a_clear_error_and_keeps_the_previous_dist(dist, two, request):
     before = _verify(dist)
-    result = subprocess.run([sys.executable, "-m", "gfd_kg", "build", "--out", str(dist)],
+    more = ["--data", str(request.getfixturevalue("two_seminars")), "--jobs", "2"] if two else []
+    result = subprocess.run([sys.executable, "-m", "gfd_kg", "build", "--out", str(dist), *more],
                             capture_output=True, text=True, timeout=300,
                             preexec_fn=_limit_file_size)
     assert result.returncode == 3, result.stderr
