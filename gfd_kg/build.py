@@ -5,8 +5,9 @@ common records) goes through RDF, SHACL, OWL RL and SHACL again on its own, in w
 processes when there are several seminars: the shapes and the ontology are local to a
 seminar, so this is the same check and the same closure as over the whole graph (tests
 compare the two), in time linear in the number of seminars and using every core. Each
-seminar comes back as sorted N-Triples; the dumps merge them. Only the last stage writes
-files, after every check has passed. ``build`` reports progress through callbacks.
+seminar comes back as sorted N-Triples; the dumps merge them, and the same number of
+processes write their files. Only the last stage writes files, after every check has
+passed. ``build`` reports progress through callbacks.
 """
 
 from __future__ import annotations

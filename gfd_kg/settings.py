@@ -36,7 +36,8 @@ SETTINGS: dict[str, Setting] = {
                 "commit, else none. Never the clock, so builds stay byte-identical."),
         Setting("jobs", "0",
                 "Processes that build seminars at once (each seminar is validated and "
-                "reasoned on its own); 0: one per available core."),
+                "reasoned on its own), and then write the dumps (each file by one); 0: one "
+                "per available core."),
         Setting("host", "127.0.0.1", "Address the server listens on."),
         Setting("port", "8000", "Port the server listens on."),
         Setting("timeout", "5", "Seconds a request waits for its SPARQL query; past them it "
