@@ -53,7 +53,7 @@ from .search import build_index
 from .settings import DataLayout
 from .source import Agenda, load_agenda
 from .validate import Report, compiled, index_of, shapes_graph, validate
-from .workers import can_fork, forked_map
+from .workers import can_fork, forked_map, quiet_on_interrupt
 
 Progress = Callable[[str], None]
 Advance = Callable[[int, int], None]  # seminars done, seminars in all
@@ -261,6 +261,7 @@ _PARTS: list[tuple[str, Records]] = []
 
 def _start_worker(ctx: Context | None, parts: list[tuple[str, Records]]) -> None:
     global _CONTEXT, _PARTS
+    quiet_on_interrupt()
     _CONTEXT, _PARTS = ctx, parts
 
 

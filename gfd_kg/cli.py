@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # imported where used: serving needs gunicorn and Starlette
 
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_OUTPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # Ctrl-C, as a shell reports it
 PASSWORD_ENV = "GFD_KG_STORE_PASSWORD"  # publish --password
 FORMATS = ("table", "csv", "json", "turtle")
 
@@ -309,7 +310,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             serve(site, args.host, port, lambda _: print(
                 f"serving   {url}  (SPARQL: {url}sparql)", flush=True))
     except KeyboardInterrupt:
-        return 128 + signal.SIGINT
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 
@@ -449,6 +450,13 @@ def main(argv: list[str] | None = None) -> int:
         code = int(args.func(args))
         sys.stdout.flush()  # here, where a closed pipe can still be reported cleanly
         return code
+    except KeyboardInterrupt:
+        # a build writes into a folder of its own and swaps it in whole: an interrupted
+        # one leaves the output folder as it was
+        where = (f"; {args.out} is as it was, nothing half-written is left"
+                 if args.func is cmd_build else "")
+        print(f"gfd-kg: interrupted{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # Nothing more can be written; Python would report the failed flush at exit too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

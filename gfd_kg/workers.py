@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar, cast
@@ -22,7 +24,16 @@ _WORK: Callable[[int], object] | None = None
 
 
 def can_fork() -> bool:
-    return "fork" in mp.get_all_start_methods()
+    return "fork" in mp.get_all_start_methods() and sys.platform != "darwin"
+
+
+def quiet_on_interrupt() -> None:
+    """A worker's start: Ctrl-C reaches the whole process group, and the parent stops the
+    work and says so; a worker just ends, without a traceback of its own. (A forked one
+    starts with SIGINT blocked, see ``forked_map``: a Ctrl-C meanwhile ends it here.)"""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _run(index: int) -> object:
@@ -49,10 +60,18 @@ def forked_map(work: Callable[[int], T], count: int, jobs: int,
     # it forks are frozen out of its reach.
     gc.freeze()
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs, count),
-                                 mp_context=mp.get_context("fork")) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, count), mp_context=mp.get_context("fork"),
+                                 initializer=quiet_on_interrupt) as pool:
             try:
-                for result in pool.map(_run, range(count), chunksize=chunksize):
+                # the workers fork as the work is handed out: with SIGINT blocked, so that
+                # a Ctrl-C then does not break into a child before quiet_on_interrupt
+                # (Python's own at-fork handlers would print its traceback)
+                mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    results = pool.map(_run, range(count), chunksize=chunksize)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                for result in results:
                     yield cast(T, result)
             except BaseException:
                 # the work not started is dropped; the work running is waited for, so

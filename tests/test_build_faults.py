@@ -4,6 +4,7 @@ servable; the error says what happened; nothing half-written is left."""
 from __future__ import annotations
 
 import hashlib
+import os
 import resource
 import shutil
 import signal
@@ -117,3 +118,31 @@ def test_the_server_keeps_serving_while_a_build_replaces_dist(dist):
         q = c.get("/sparql", params={"query": "ASK { ?s ?p ?o }"},
                   headers={"Accept": "application/sparql-results+json"})
         assert q.json()["boolean"] is True
+
+
+def _interruptible() -> None:
+    """Ctrl-C as at a terminal, also where the test runner runs with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_ctrl_c_in_a_build_says_so_and_leaves_nothing(two_seminars, tmp_path):
+    """Ctrl-C reaches the build and its two workers (one process group, as at a terminal)
+    once the records are loaded: one line, exit 130, no traceback, no folder, no process."""
+    out = tmp_path / "dist"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gfd_kg", "build", "--data", str(two_seminars), "--out",
+         str(out), "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, preexec_fn=_interruptible)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("records"):  # the seminars' stage begins
+            break
+    os.killpg(process.pid, signal.SIGINT)
+    _rest, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        f"gfd-kg: interrupted; {out} is as it was, nothing half-written is left")
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ProcessLookupError):  # the workers are gone with it
+        os.killpg(process.pid, 0)
