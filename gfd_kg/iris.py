@@ -109,3 +109,11 @@ class IRIs:
 
     def prefixes_text(self) -> dict[str, str]:
         return {prefix: str(ns) for prefix, ns in self.prefixes().items()}
+
+    def compact(self, iri: str) -> str:
+        """``schema:sameAs`` for schema.org's sameAs: the IRI by the longest namespace of
+        ``prefixes`` it starts with; the IRI itself when none."""
+        for prefix, ns in sorted(self.prefixes_text().items(), key=lambda kv: -len(kv[1])):
+            if iri.startswith(ns) and len(iri) > len(ns):
+                return f"{prefix}:{iri[len(ns):]}"
+        return iri

@@ -807,6 +807,38 @@ def test_a_person_page_shows_every_event_and_the_position_as_of_each(served_stor
     assert "<details>" in top and "lines 75\u201377" in top  # where it comes from, folded
 
 
+def _property_names(html_text: str, table: str) -> list[tuple[str, str]]:
+    """The rows of a raw table (``properties`` or ``incoming``): name shown, IRI titled."""
+    start = html_text.find(f'<table class="{table}">')
+    if start < 0:
+        return []
+    body = html_text[start:html_text.index("</table>", start)]
+    return [(html.unescape(re.sub(r"<[^>]+>", "", name)), html.unescape(iri))
+            for iri, name in re.findall(
+                r'<th scope="row"><(?:a|span) [^>]*title="([^"]+)"[^>]*>(.*?)</(?:a|span)></th>',
+                body)]
+
+
+@pytest.mark.parametrize("path", sorted({r["path"] for r in _page_rows()} | {"/country/tunisia"}))
+def test_each_row_of_the_raw_tables_has_a_name_of_its_own(served_store, iris, path):
+    """Two properties of one name (schema:sameAs and owl:sameAs on a country) are told
+    apart by their prefixed names; every row names its property's IRI."""
+    html_text = _server_page(served_store, iris, path)
+    subject = ox.NamedNode(iris.base + path.lstrip("/"))
+    predicates = {q.predicate.value for q in served_store.quads_for_pattern(
+        subject, None, None, None) if q.predicate.value != str(RDF.type)}
+    rows = _property_names(html_text, "properties")
+    assert {iri for _name, iri in rows} == predicates
+    for table in ("properties", "incoming"):
+        names = [name for name, _iri in _property_names(html_text, table)]
+        assert len(names) == len(set(names)), (table, names)
+    if path == "/country/tunisia":
+        shown = dict(rows)
+        assert shown["owl:sameAs"] == "http://www.w3.org/2002/07/owl#sameAs"
+        assert shown["schema:sameAs"] == str(SCHEMA.sameAs)
+        assert shown["name"] == str(SCHEMA.name)  # the others keep their plain names
+
+
 def test_the_seminar_page_keeps_its_timeline(served_store, iris):
     html_text = _server_page(served_store, iris, "/event/gfd-2008-tunis")
     check(html_text)

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
-from ..iris import SCHEMA
+from ..iris import SCHEMA, IRIs
 from ..render import safe_href
 from ..times import parse_duration
 
@@ -330,17 +331,29 @@ class Reader:
         return Value(rows=[(self.term_link(p), self.value(o, depth + 1)) for p, o in rows])
 
 
+def _predicate_links(r: Reader, predicates: Iterable[Node]) -> dict[Node, Link]:
+    """Each predicate by its name; where two of a table share one (schema:sameAs and
+    owl:sameAs), by their prefixed names, so that the rows can be told apart."""
+    links = {p: r.term_link(p) for p in predicates}
+    named = Counter(link.text for link in links.values())
+    iris = IRIs(r.base)
+    return {p: replace(link, text=iris.compact(str(p))) if named[link.text] > 1 else link
+            for p, link in links.items()}
+
+
 def raw(r: Reader) -> Raw:
     node = r.iri
     preds = sorted({p for p in r.g.predicates(node, None) if p != RDF.type},
                    key=lambda p: (p != SCHEMA.name, str(r.term_label(p)).casefold(), str(p)))
-    props = [Row(r.term_link(p), [r.value(o) for o in r.sorted(r.g.objects(node, p))])
+    out_links = _predicate_links(r, preds)
+    props = [Row(out_links[p], [r.value(o) for o in r.sorted(r.g.objects(node, p))])
              for p in preds]
     by_pred: dict[Node, set[Node]] = {}
     for s, p in r.g.subject_predicates(node):
         if s != node:
             by_pred.setdefault(p, set()).add(s)
-    incoming = [Row(r.term_link(p), [r.value(s) for s in r.sorted(by_pred[p])])
+    in_links = _predicate_links(r, by_pred)
+    incoming = [Row(in_links[p], [r.value(s) for s in r.sorted(by_pred[p])])
                 for p in sorted(by_pred, key=lambda p: (str(r.term_label(p)).casefold(), str(p)))]
     return Raw(str(node), [r.term_link(t) for t in r.types(node)], props, incoming)
 
