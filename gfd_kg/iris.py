@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from rdflib import Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD, DefinedNamespace
@@ -110,10 +111,15 @@ class IRIs:
     def prefixes_text(self) -> dict[str, str]:
         return {prefix: str(ns) for prefix, ns in self.prefixes().items()}
 
+    @cached_property
+    def _longest_first(self) -> tuple[tuple[str, str], ...]:
+        # longest namespace first, so event: wins over a shorter prefix of it
+        return tuple(sorted(self.prefixes_text().items(), key=lambda kv: -len(kv[1])))
+
     def compact(self, iri: str) -> str:
         """``schema:sameAs`` for schema.org's sameAs: the IRI by the longest namespace of
         ``prefixes`` it starts with; the IRI itself when none."""
-        for prefix, ns in sorted(self.prefixes_text().items(), key=lambda kv: -len(kv[1])):
+        for prefix, ns in self._longest_first:
             if iri.startswith(ns) and len(iri) > len(ns):
                 return f"{prefix}:{iri[len(ns):]}"
         return iri

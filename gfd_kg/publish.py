@@ -191,19 +191,13 @@ def jsonld_context(iris: IRIs) -> dict:
 
 class _Compactor:
     def __init__(self, iris: IRIs) -> None:
-        # longest namespace first, so event: wins over a shorter prefix of it
-        self.prefixes = sorted(((str(ns), p) for p, ns in iris.prefixes().items()),
-                               key=lambda x: -len(x[0]))
+        self.iris = iris
         self.cache: dict[str, str] = {}
 
     def iri(self, text: str) -> str:
         found = self.cache.get(text)
         if found is None:
-            found = text
-            for ns, prefix in self.prefixes:
-                if text.startswith(ns) and len(text) > len(ns):
-                    found = f"{prefix}:{text[len(ns):]}"
-                    break
+            found = self.iris.compact(text)
             if len(self.cache) < 100_000:
                 self.cache[text] = found
         return found
